@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kubelb: internal interfaces shared by the device, the VIP table and the
+ * generic netlink family.
+ */
+#ifndef _KUBELB_H
+#define _KUBELB_H
+
+#include <linux/in6.h>
+#include <linux/kubelb.h>
+#include <linux/mutex.h>
+#include <linux/rhashtable-types.h>
+#include <linux/types.h>
+#include <linux/u64_stats_sync.h>
+#include <linux/xarray.h>
+#include <net/netlink.h>
+
+#define KUBELB_DRV_NAME		"kubelb"
+#define KUBELB_DRV_VERSION	"0.1.0"
+
+struct net;
+struct net_device;
+
+/*
+ * Hash key of a VIP. rhashtable hashes and compares the raw bytes, so
+ * every byte (unused address bytes and @pad included) must be written;
+ * kubelb_key_init() does that.
+ */
+struct kubelb_key {
+	union {
+		__be32		ip4;
+		struct in6_addr	ip6;
+	} addr;
+	u16	family;
+	u16	pad;
+};
+
+/* Hash key of an aggregate: the masked prefix plus its length. */
+struct kubelb_aggr_key {
+	struct kubelb_key	prefix;
+	u32			prefixlen;
+};
+
+/* Per-VIP counters, one set per CPU; index + KUBELB_STATS_REQ_ANSWERED is the netlink attribute. */
+enum kubelb_stat {
+	KUBELB_STAT_ANSWERED,
+	KUBELB_STAT_SUPPRESSED,
+	KUBELB_STAT_ANNOUNCED,
+	KUBELB_STAT_REWRITTEN,
+
+	KUBELB_STAT_NUM
+};
+
+struct kubelb_vip_stats {
+	u64_stats_t		cnt[KUBELB_STAT_NUM];
+	struct u64_stats_sync	syncp;
+};
+
+/*
+ * What userspace configures for a VIP. @link is non-zero exactly when
+ * @mode is KUBELB_MODE_LOCAL, so the fast path needs to read only @link
+ * (with READ_ONCE()) to know whether and where to answer.
+ */
+struct kubelb_vip_cfg {
+	struct kubelb_key	key;
+	int			ifindex;
+	int			link;
+	u32			flags;
+	u32			owner;
+	u8			prefixlen;
+	u8			mode;
+	char			service[KUBELB_SERVICE_MAX];
+};
+
+struct kubelb_aggr {
+	struct rhash_head	node;
+	struct kubelb_aggr_key	key;
+	unsigned int		refs;
+	struct rcu_head		rcu;
+};
+
+struct kubelb_vip {
+	struct rhash_head		node;
+	struct kubelb_vip_cfg		cfg;
+	u32				id;
+	u64				created_ns;
+	struct kubelb_aggr		*aggr;
+	struct kubelb_vip_stats __percpu *stats;
+	struct rcu_head			rcu;
+};
+
+/*
+ * Per network namespace state. @lock serialises every writer (netlink,
+ * device teardown) and the dump; the fast path only does RCU lookups in
+ * @vips. @by_id orders VIPs by creation so that a dump can resume after
+ * the last id it reported.
+ */
+struct kubelb_net {
+	struct mutex		lock;	/* see above */
+	struct rhashtable	vips;
+	struct rhashtable	aggrs;
+	struct xarray		by_id;
+	u32			next_id;
+	unsigned int		count;
+};
+
+/* Selects VIPs for flush and dump; zero fields match everything. */
+struct kubelb_filter {
+	int	ifindex;
+	u16	family;
+	bool	has_owner;
+	u32	owner;
+};
+
+/* Outcome of kubelb_vip_add(), everything a reply needs. */
+struct kubelb_result {
+	struct kubelb_vip	*vip;
+	unsigned int		aggr_refs;
+	bool			replaced;
+	struct kubelb_vip_cfg	prev;
+	unsigned int		prev_aggr_refs;
+};
+
+typedef void (*kubelb_del_cb_t)(struct kubelb_net *kn, struct kubelb_vip *vip,
+				unsigned int aggr_refs, void *arg);
+typedef int (*kubelb_walk_fn_t)(struct kubelb_vip *vip, void *arg);
+
+/* main.c */
+extern unsigned int kubelb_net_id;
+unsigned int kubelb_max_vips(void);
+struct kubelb_net *kubelb_pernet(const struct net *net);
+
+/* vip.c */
+int kubelb_addr_len(u16 family);
+unsigned int kubelb_max_prefixlen(u16 family);
+void kubelb_key_init(struct kubelb_key *key, u16 family, const void *addr);
+int kubelb_table_init(struct kubelb_net *kn);
+void kubelb_table_destroy(struct kubelb_net *kn);
+struct kubelb_vip *kubelb_vip_find(struct kubelb_net *kn,
+				   const struct kubelb_key *key);
+struct kubelb_vip *__kubelb_vip_lookup_rcu(struct kubelb_net *kn,
+					   const struct kubelb_key *key);
+struct kubelb_vip *kubelb_vip_lookup_rcu(const struct net *net, u16 family,
+					 const void *addr);
+int kubelb_vip_add(struct kubelb_net *kn, const struct kubelb_vip_cfg *cfg,
+		   bool replace, unsigned int max, struct kubelb_result *res,
+		   struct netlink_ext_ack *extack);
+unsigned int kubelb_vip_unlink(struct kubelb_net *kn, struct kubelb_vip *vip);
+void kubelb_vip_free(struct kubelb_vip *vip);
+bool kubelb_filter_match(const struct kubelb_filter *f,
+			 const struct kubelb_vip *vip);
+unsigned int kubelb_vip_flush(struct kubelb_net *kn,
+			      const struct kubelb_filter *f,
+			      kubelb_del_cb_t cb, void *arg);
+int kubelb_vip_walk(struct kubelb_net *kn, const struct kubelb_filter *f,
+		    unsigned long *pos, kubelb_walk_fn_t fn, void *arg);
+void kubelb_vip_stat_inc(struct kubelb_vip *vip, enum kubelb_stat stat);
+void kubelb_vip_stats_read(const struct kubelb_vip *vip,
+			   u64 out[KUBELB_STAT_NUM]);
+
+/* device.c */
+int kubelb_dev_init_module(void);
+void kubelb_dev_exit_module(void);
+bool kubelb_dev_is_kubelb(const struct net_device *dev);
+bool kubelb_dev_dead(const struct net_device *dev);
+void kubelb_dev_set_dead(struct net_device *dev);
+int kubelb_dev_create(const char *name);
+
+/* netlink.c */
+extern const struct nla_policy kubelb_new_policy[KUBELB_A_MAX + 1];
+extern const struct nla_policy kubelb_del_policy[KUBELB_A_MAX + 1];
+extern const struct nla_policy kubelb_get_policy[KUBELB_A_MAX + 1];
+extern const struct nla_policy kubelb_flush_policy[KUBELB_A_MAX + 1];
+int kubelb_nl_parse_vip(struct nlattr *const *attrs, u8 cmd,
+			struct kubelb_vip_cfg *cfg,
+			struct netlink_ext_ack *extack);
+int kubelb_nl_parse_filter(struct nlattr *const *attrs, u8 cmd,
+			   struct kubelb_filter *f,
+			   struct netlink_ext_ack *extack);
+void kubelb_nl_dev_uninit(struct net_device *dev);
+int kubelb_nl_init(void);
+void kubelb_nl_exit(void);
+
+#endif /* _KUBELB_H */

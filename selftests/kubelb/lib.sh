@@ -1,0 +1,406 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# lib.sh - helpers shared by the kubelb selftests. Source it, don't run it.
+#
+# One way to do each thing:
+#   require_*          skip (exit 4) when a prerequisite is missing
+#   ns_create VAR      a fresh network namespace, deleted by the EXIT trap
+#   ns_add_kubelb NS [DEV]   a kubelb device (default kube-lb0), up
+#   ns_add_dummy NS DEV      a dummy device, up
+#   veth_pair NS1 IF1 NS2 IF2
+#   nsexec NS CMD...   CMD in namespace NS ("-" = the current one)
+#   klb NS ARGS...     kubelbctl in namespace NS
+#   genl NS ARGS...    tools/genl-raw.py in namespace NS
+#   genl_server_start NS               faster genl for many requests
+#   check DESC CMD...  pass when CMD exits 0
+#   check_eq / check_match / check_contains / check_not_contains
+#   check_fails_with DESC MSG CMD...   CMD must fail and print MSG on stderr
+#   check_klb_fails DESC ERE NS ARGS... kubelbctl must fail the documented way
+#   check_py DESC ARGS... <<'EOF'       python3 script with asserts
+#   wait_for SECONDS CMD...            poll until CMD succeeds
+#   on_exit CMD...     run CMD (a string, eval'ed) in the EXIT trap
+#   bg_start VAR CMD...                background job killed by the trap
+#   now / elapsed START                wall-clock timing (seconds, 3 decimals)
+# Every test ends with `exit_test`. Diagnostics are printed as "# ..." lines.
+#
+# The EXIT trap also fails the test if the kernel log gained an oops, a
+# warning, a KASAN/UBSAN/lockdep/kmemleak report or a refcount-leak message
+# while it ran.
+
+KSFT_PASS=0
+KSFT_FAIL=1
+KSFT_SKIP=4
+
+KLB_SELFTEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+KLB_ROOT=$(cd "$KLB_SELFTEST_DIR/../.." && pwd)
+KUBELBCTL=${KUBELBCTL:-$KLB_ROOT/userspace/kubelbctl}
+# The module file: $KUBELB_KO, else the copy tools/vm-run loaded, else the build.
+if [ -z "${KUBELB_KO:-}" ]; then
+	KUBELB_KO=$KLB_ROOT/kmod/kubelb.ko
+	[ -f /run/vm-run/kubelb.ko ] && KUBELB_KO=/run/vm-run/kubelb.ko
+fi
+PYTHON=${PYTHON:-/usr/bin/python3}
+GENL_RAW=$KLB_ROOT/tools/genl-raw.py
+TEST_NAME=$(basename "$0" .sh)
+RET=$KSFT_PASS
+
+_KLB_NS=()
+_KLB_BG=()
+_KLB_ON_EXIT=()
+_KLB_NS_SEQ=0
+_KLB_MARK="kubelb-selftest: start $TEST_NAME pid $$ $RANDOM"
+TMPD=$(mktemp -d "/tmp/kubelb-$TEST_NAME.XXXXXX")
+
+export LC_ALL=C
+
+log()  { printf '# %s\n' "$*"; }
+pass() { log "PASS: $*"; }
+fail() { log "FAIL: $*"; RET=$KSFT_FAIL; }
+skip() { log "SKIP: $*"; exit $KSFT_SKIP; }
+
+# Print a file (or stdin) as diagnostics.
+log_file() { sed 's/^/#   /' "${1:--}"; }
+
+# Microseconds since the epoch, without forking (process creation is slow
+# under TCG: every fork+exec avoided counts).
+_usec() { local t=${EPOCHREALTIME/./}; echo $((10#$t)); }
+now() { _usec; }
+# elapsed START: seconds since START (from now), 3 decimals
+elapsed() {
+	local d=$(($(_usec) - $1))
+	printf '%d.%03d' $((d / 1000000)) $((d % 1000000 / 1000))
+}
+
+# --- prerequisites -----------------------------------------------------------
+
+require_root() {
+	[ "$(id -u)" -eq 0 ] || skip "must run as root"
+}
+
+require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip "$c not found"
+	done
+}
+
+require_kubelb() {
+	[ -d /sys/module/kubelb ] || skip "kubelb module not loaded"
+}
+
+require_kubelbctl() {
+	[ -x "$KUBELBCTL" ] || skip "$KUBELBCTL not built"
+}
+
+require_python() {
+	[ -x "$PYTHON" ] || skip "$PYTHON not found"
+}
+
+require_ko() {
+	[ -f "$KUBELB_KO" ] || skip "$KUBELB_KO not built"
+}
+
+# The usual prologue: root, module loaded, kubelbctl built, ip(8).
+require_base() {
+	require_root
+	require_cmd ip
+	require_kubelb
+	require_kubelbctl
+}
+
+# --- namespaces and devices --------------------------------------------------
+
+# ns_create VAR: create a namespace, store its name in VAR, bring lo up.
+ns_create() {
+	local var=$1 name
+	_KLB_NS_SEQ=$((_KLB_NS_SEQ + 1))
+	name="klb-$TEST_NAME-$$-$_KLB_NS_SEQ"
+	ip netns add "$name" || { fail "ip netns add $name"; exit_test; }
+	_KLB_NS+=("$name")
+	ip -n "$name" link set lo up
+	printf -v "$var" '%s' "$name"
+}
+
+# ns_del NS: delete a namespace now (and forget it for the trap).
+ns_del() {
+	local ns=$1 i
+	ip netns del "$ns"
+	for i in "${!_KLB_NS[@]}"; do
+		[ "${_KLB_NS[$i]}" = "$ns" ] && unset '_KLB_NS[i]'
+	done
+}
+
+ns_add_kubelb() {
+	local ns=$1 dev=${2:-kube-lb0}
+	ip -n "$ns" link add "$dev" type kubelb &&
+		ip -n "$ns" link set "$dev" up
+}
+
+ns_add_dummy() {
+	local ns=$1 dev=$2
+	ip -n "$ns" link add "$dev" type dummy &&
+		ip -n "$ns" link set "$dev" up
+}
+
+# veth_pair NS1 IF1 NS2 IF2: a veth pair, both ends up.
+veth_pair() {
+	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3" &&
+		ip -n "$1" link set "$2" up &&
+		ip -n "$3" link set "$4" up
+}
+
+# Run a command in a namespace ("-" = the current one). Enters only the
+# network namespace (like `ip netns exec` but without remounting /sys, which
+# costs a second under TCG): /sys/class/net shows the caller's namespace.
+if command -v busybox >/dev/null 2>&1 && busybox nsenter --help >/dev/null 2>&1; then
+	_KLB_NSENTER=(busybox nsenter)
+else
+	_KLB_NSENTER=(nsenter)
+fi
+nsexec() {
+	local ns=$1 cmd=$2
+	shift 2
+	if [ "$ns" = "-" ]; then
+		"$cmd" "$@"
+		return
+	fi
+	# an absolute path, so that busybox runs the real program, not its applet
+	if [[ $cmd != */* ]]; then
+		hash "$cmd" 2>/dev/null && cmd=${BASH_CMDS[$cmd]}
+	fi
+	"${_KLB_NSENTER[@]}" --net="/run/netns/$ns" "$cmd" "$@"
+}
+
+# KLB_PREFIX: a command to run kubelbctl under (e.g. setpriv ...), normally empty
+KLB_PREFIX=()
+klb() {
+	local ns=$1
+	shift
+	nsexec "$ns" "${KLB_PREFIX[@]}" "$KUBELBCTL" "$@"
+}
+
+# genl NS ARGS...: one tools/genl-raw.py request; prints its answer, returns
+# its exit status. Python starts slowly under TCG, so after
+# `genl_server_start NS` requests for NS go to one long-running genl-raw.py.
+_KLB_GENL_NS=
+genl_server_start() {
+	local ns=$1
+	mkfifo "$TMPD/genl.in" "$TMPD/genl.out" || return 1
+	nsexec "$ns" "$PYTHON" "$GENL_RAW" --server <"$TMPD/genl.in" >"$TMPD/genl.out" &
+	_KLB_BG+=($!)
+	exec {_KLB_GENL_W}>"$TMPD/genl.in"
+	exec {_KLB_GENL_R}<"$TMPD/genl.out"
+	_KLB_GENL_NS=$ns
+}
+
+genl() {
+	local ns=$1 line
+	shift
+	if [ -z "$_KLB_GENL_NS" ] || [ "$ns" != "$_KLB_GENL_NS" ]; then
+		nsexec "$ns" "$PYTHON" "$GENL_RAW" "$@"
+		return
+	fi
+	printf '%q ' "$@" >&$_KLB_GENL_W
+	printf '\n' >&$_KLB_GENL_W
+	while IFS= read -r -t 60 line <&$_KLB_GENL_R; do
+		if [[ $line == "@@ rc="* ]]; then
+			return "${line#@@ rc=}"
+		fi
+		printf '%s\n' "$line"
+	done
+	echo "genl-raw server: no answer"
+	return 2
+}
+
+# link_gone NS DEV: DEV does not exist (any more) in NS
+link_gone() { ! ip -n "$1" link show "$2" >/dev/null 2>&1; }
+
+ifindex() {
+	ip -n "$1" -o link show "$2" | cut -d: -f1
+}
+
+# --- assertions --------------------------------------------------------------
+
+check() {
+	local desc=$1
+	shift
+	if "$@" >"$TMPD/check.out" 2>&1; then
+		pass "$desc"
+	else
+		fail "$desc (exit $?: $*)"
+		log_file "$TMPD/check.out"
+	fi
+}
+
+check_eq() {
+	local desc=$1 expected=$2 actual=$3
+	if [ "$expected" = "$actual" ]; then
+		pass "$desc"
+	else
+		fail "$desc"
+		log "  expected: $(printf '%s' "$expected" | head -c 2000)"
+		log "  actual:   $(printf '%s' "$actual" | head -c 2000)"
+	fi
+}
+
+# _has_line ERE TEXT: some line of TEXT matches ERE (no fork)
+_has_line() {
+	local re=$1 line
+	while IFS= read -r line; do
+		[[ $line =~ $re ]] && return 0
+	done <<<"$2"
+	return 1
+}
+
+# check_match DESC ERE TEXT: some line of TEXT matches ERE
+check_match() {
+	local desc=$1 re=$2 text=$3
+	if _has_line "$re" "$text"; then
+		pass "$desc"
+	else
+		fail "$desc (no line matches /$re/)"
+		printf '%s\n' "$text" | head -n 40 | log_file
+	fi
+}
+
+# check_contains DESC NEEDLE TEXT (fixed string)
+check_contains() {
+	local desc=$1 needle=$2 text=$3
+	if [[ $text == *"$needle"* ]]; then
+		pass "$desc"
+	else
+		fail "$desc (missing \"$needle\")"
+		printf '%s\n' "$text" | head -n 40 | log_file
+	fi
+}
+
+check_not_contains() {
+	local desc=$1 needle=$2 text=$3
+	if [[ $text == *"$needle"* ]]; then
+		fail "$desc (unexpected \"$needle\")"
+		printf '%s\n' "$text" | head -n 40 | log_file
+	else
+		pass "$desc"
+	fi
+}
+
+# _slurp VAR FILE: file contents into VAR (no fork)
+_slurp() { IFS= read -r -d '' "$1" <"$2"; }
+
+# check_fails_with DESC MSG CMD...: CMD must exit non-zero and print MSG
+# (fixed string, "" = anything) on stderr.
+check_fails_with() {
+	local desc=$1 msg=$2 rc err=
+	shift 2
+	"$@" >"$TMPD/cf.out" 2>"$TMPD/cf.err"
+	rc=$?
+	_slurp err "$TMPD/cf.err"
+	if [ $rc -eq 0 ]; then
+		fail "$desc: succeeded, expected failure with \"$msg\""
+	elif [[ $err != *"$msg"* ]]; then
+		fail "$desc: exit $rc but stderr lacks \"$msg\""
+		log_file "$TMPD/cf.err"
+	else
+		pass "$desc (${err%%$'\n'*})"
+	fi
+}
+
+# check_klb_fails DESC MSG NS ARGS...: kubelbctl ARGS in NS must exit 1 with
+# exactly one line on stderr, "kubelbctl: ...", containing MSG (an ERE).
+check_klb_fails() {
+	local desc=$1 msg=$2 ns=$3 rc err= nl
+	shift 3
+	klb "$ns" "$@" >"$TMPD/cf.out" 2>"$TMPD/cf.err"
+	rc=$?
+	_slurp err "$TMPD/cf.err"
+	nl=${err//[!$'\n']/}
+	if [ $rc -eq 0 ]; then
+		fail "$desc: 'kubelbctl $*' succeeded, expected \"$msg\""
+	elif ! [[ $err =~ $msg ]]; then
+		fail "$desc: 'kubelbctl $*' exit $rc, stderr does not match /$msg/"
+		log_file "$TMPD/cf.err"
+	elif [ $rc -ne 1 ] || [ ${#nl} -ne 1 ] || [[ $err != "kubelbctl: "* ]]; then
+		fail "$desc: want exit 1 and one 'kubelbctl: ' line, got exit $rc, ${#nl} lines"
+		log_file "$TMPD/cf.err"
+	else
+		pass "$desc (${err%$'\n'})"
+	fi
+}
+
+# check_py DESC [ARGS...] <<'EOF': run the python3 script given on stdin
+# (assert statements) with ARGS; pass when it exits 0.
+check_py() {
+	local desc=$1
+	shift
+	if "$PYTHON" - "$@" >"$TMPD/py.out" 2>&1; then
+		pass "$desc"
+	else
+		fail "$desc"
+		tail -n 5 "$TMPD/py.out" | log_file
+	fi
+}
+
+# wait_for SECONDS CMD...: poll every 0.1 s.
+wait_for() {
+	local end=$(($(_usec) + $1 * 1000000))
+	shift
+	while :; do
+		"$@" >/dev/null 2>&1 && return 0
+		[ "$(_usec)" -gt $end ] && return 1
+		sleep 0.1
+	done
+}
+
+# --- cleanup -----------------------------------------------------------------
+
+on_exit() { _KLB_ON_EXIT+=("$*"); }
+
+# bg_start VAR CMD...: start CMD in the background, store its pid in VAR.
+bg_start() {
+	local var=$1
+	shift
+	"$@" &
+	_KLB_BG+=($!)
+	printf -v "$var" '%s' "$!"
+}
+
+_klb_dmesg_check() {
+	local out
+	out=$(dmesg 2>/dev/null | sed -n "\|$_KLB_MARK|,\$p" | grep -E \
+		'BUG:|WARNING:|Oops|general protection|KASAN|UBSAN|kmemleak|possible circular|suspicious RCU|inconsistent lock|unregister_netdevice: waiting|Call Trace' |
+		head -n 20)
+	[ -z "$out" ] && return 0
+	log "FAIL: kernel log gained errors during $TEST_NAME:"
+	printf '%s\n' "$out" | log_file
+	return 1
+}
+
+_klb_exit() {
+	local rc=$? i pid
+	set +e
+	for pid in "${_KLB_BG[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${_KLB_BG[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	for ((i = ${#_KLB_ON_EXIT[@]} - 1; i >= 0; i--)); do
+		eval "${_KLB_ON_EXIT[$i]}"
+	done
+	for i in "${_KLB_NS[@]}"; do
+		ip netns del "$i" 2>/dev/null
+	done
+	if ! _klb_dmesg_check && [ $rc -ne $KSFT_FAIL ]; then
+		rc=$KSFT_FAIL
+	fi
+	rm -rf "$TMPD"
+	exit $rc
+}
+
+exit_test() {
+	exit $RET
+}
+
+trap _klb_exit EXIT
+echo "$_KLB_MARK" >/dev/kmsg 2>/dev/null
