@@ -89,6 +89,8 @@ err_dev:
 	kubelb_dev_exit_module();
 err_pernet:
 	unregister_pernet_subsys(&kubelb_net_ops);
+	/* VIPs added before a late failure are freed by call_rcu() here. */
+	rcu_barrier();
 	return err;
 }
 

@@ -3,7 +3,6 @@
  * kubelb: the "kubelb" generic netlink family (see <linux/kubelb.h>).
  */
 
-#include <linux/ctype.h>
 #include <linux/netdevice.h>
 #include <linux/string.h>
 #include <net/genetlink.h>
@@ -117,7 +116,8 @@ static bool kubelb_dns_label_ok(const char *s, size_t len)
 	if (!len || len > 63)
 		return false;
 	for (i = 0; i < len; i++) {
-		if (islower(s[i]) || isdigit(s[i]))
+		/* not islower(): the kernel's ctype accepts Latin-1 letters */
+		if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9'))
 			continue;
 		if (s[i] == '-' && i != 0 && i != len - 1)
 			continue;

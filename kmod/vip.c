@@ -187,7 +187,7 @@ static struct kubelb_aggr *kubelb_aggr_get(struct kubelb_net *kn,
 		return aggr;
 	}
 
-	aggr = kzalloc(sizeof(*aggr), GFP_KERNEL);
+	aggr = kzalloc(sizeof(*aggr), GFP_KERNEL_ACCOUNT);
 	if (!aggr)
 		return ERR_PTR(-ENOMEM);
 	aggr->key = akey;
@@ -293,10 +293,11 @@ int kubelb_vip_add(struct kubelb_net *kn, const struct kubelb_vip_cfg *cfg,
 		return -ENOSPC;
 	}
 
-	vip = kzalloc(sizeof(*vip), GFP_KERNEL);
+	vip = kzalloc(sizeof(*vip), GFP_KERNEL_ACCOUNT);
 	if (!vip)
 		return -ENOMEM;
-	vip->stats = netdev_alloc_pcpu_stats(struct kubelb_vip_stats);
+	vip->stats = __netdev_alloc_pcpu_stats(struct kubelb_vip_stats,
+					       GFP_KERNEL_ACCOUNT);
 	if (!vip->stats) {
 		err = -ENOMEM;
 		goto err_free;
@@ -312,7 +313,7 @@ int kubelb_vip_add(struct kubelb_net *kn, const struct kubelb_vip_cfg *cfg,
 	}
 
 	err = xa_alloc_cyclic(&kn->by_id, &vip->id, vip, xa_limit_32b,
-			      &kn->next_id, GFP_KERNEL);
+			      &kn->next_id, GFP_KERNEL_ACCOUNT);
 	if (err < 0)
 		goto err_aggr;
 

@@ -728,13 +728,13 @@ size_t kubelb_plan_routes(enum kubelb_op_kind kind, const struct kubelb_vip *v,
 		return n;
 	}
 	/*
-	 * Installs first; a missing AGGR_REFS is treated as "install".
-	 * Replace always re-asserts both routes (EEXIST is fine), so it
-	 * repairs a VIP flagged fib-missing even when the aggregate is shared.
+	 * Installs first. Every add and replace asserts its aggregate even
+	 * when AGGR_REFS says it is shared (EEXIST is fine): if installing a
+	 * shared aggregate fails, each VIP sharing it fails and is rolled
+	 * back on its own, and a missing shared aggregate gets repaired.
 	 */
 	add_op(ops, &n, RTM_NEWROUTE, false, v);
-	if (kind == KUBELB_OP_REPLACE || !has_refs || v->aggr_refs == 1)
-		add_op(ops, &n, RTM_NEWROUTE, true, v);
+	add_op(ops, &n, RTM_NEWROUTE, true, v);
 	if (!prev || !prev->present)
 		return n;
 	if (prev->ifindex != v->ifindex)

@@ -525,7 +525,9 @@ static void test_plan(void)
 	   "plan add, AGGR_REFS 1: install local and aggregate");
 	v.aggr_refs = 2;
 	n = kubelb_plan_routes(KUBELB_OP_ADD, &v, NULL, ops);
-	ok(n == 1 && !ops[0].aggr, "plan add, AGGR_REFS 2: local only");
+	ok(n == 2 && !ops[0].aggr && ops[1].aggr &&
+	   ops[1].msg_type == RTM_NEWROUTE,
+	   "plan add, AGGR_REFS 2: shared aggregate asserted too (fails with its VIP)");
 	v.present &= ~KUBELB_HAS(KUBELB_A_AGGR_REFS);
 	n = kubelb_plan_routes(KUBELB_OP_ADD, &v, NULL, ops);
 	ok(n == 2, "plan add, no AGGR_REFS in reply: install both (idempotent)");
