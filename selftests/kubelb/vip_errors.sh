@@ -108,4 +108,18 @@ else
 	check_match "conflicting route: error on one line" '^kubelbctl: ' "$(cat "$TMPD/err")"
 fi
 
+# An aggregate route that cannot be installed (its device is down): each add
+# is undone in the kernel, including a second VIP of the same batch that
+# shares the aggregate, and no route of theirs stays behind.
+ip -n "$NS" link add klbdown type kubelb
+printf 'vip add 10.77.0.1/24 dev klbdown\nvip add 10.77.0.2/24 dev klbdown\n' >"$TMPD/down.batch"
+if klb "$NS" -b "$TMPD/down.batch" 2>"$TMPD/err"; then
+	fail "adds onto a down device succeeded"
+else
+	log "adds onto a down device: $(tr '\n' ' ' <"$TMPD/err")"
+	check_eq "both adds rolled back in the kernel" "" "$(klb "$NS" vip show dev klbdown 2>&1)"
+	check_eq "no route left on the down device" "" \
+		"$(ip -n "$NS" route show table all proto 95 dev klbdown 2>&1)"
+fi
+
 exit_test
