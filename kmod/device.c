@@ -17,6 +17,11 @@
 
 #include "kubelb.h"
 
+struct kubelb_dev_stats {
+	u64_stats_t		cnt[KUBELB_DSTAT_NUM];
+	struct u64_stats_sync	syncp;
+};
+
 struct kubelb_priv {
 	/*
 	 * Set under kubelb_net.lock once the device is being unregistered,
@@ -24,7 +29,50 @@ struct kubelb_priv {
 	 * a VIP after the device's VIPs were flushed.
 	 */
 	bool dead;
+	struct kubelb_dev_stats __percpu *stats;
 };
+
+/* ethtool -S names, in enum kubelb_dev_stat order. */
+static const char kubelb_dev_stat_names[KUBELB_DSTAT_NUM][ETH_GSTRING_LEN] = {
+	[KUBELB_DSTAT_ARP_ANSWERED]		= "arp_answered",
+	[KUBELB_DSTAT_ARP_SUPPRESSED]		= "arp_suppressed",
+	[KUBELB_DSTAT_NS_ANSWERED]		= "ns_answered",
+	[KUBELB_DSTAT_NS_SUPPRESSED]		= "ns_suppressed",
+	[KUBELB_DSTAT_GARP_SENT]		= "garp_sent",
+	[KUBELB_DSTAT_UNSOL_NA_SENT]		= "unsolicited_na_sent",
+	[KUBELB_DSTAT_ARP_SENDER_REWRITTEN]	= "arp_sender_rewritten",
+	[KUBELB_DSTAT_ANNOUNCE_FAILED]		= "announce_failed",
+};
+
+/* From the packet hooks (softirq) and from process context. */
+void kubelb_dev_stat_inc(struct net_device *dev, enum kubelb_dev_stat stat)
+{
+	struct kubelb_priv *priv = netdev_priv(dev);
+	struct kubelb_dev_stats *st;
+	unsigned long flags;
+
+	st = get_cpu_ptr(priv->stats);
+	flags = u64_stats_update_begin_irqsave(&st->syncp);
+	u64_stats_inc(&st->cnt[stat]);
+	u64_stats_update_end_irqrestore(&st->syncp, flags);
+	put_cpu_ptr(priv->stats);
+}
+
+static int kubelb_dev_init(struct net_device *dev)
+{
+	struct kubelb_priv *priv = netdev_priv(dev);
+
+	priv->stats = netdev_alloc_pcpu_stats(struct kubelb_dev_stats);
+	return priv->stats ? 0 : -ENOMEM;
+}
+
+/* Runs after the last reader: VIPs pointing here went with ndo_uninit. */
+static void kubelb_dev_free(struct net_device *dev)
+{
+	struct kubelb_priv *priv = netdev_priv(dev);
+
+	free_percpu(priv->stats);
+}
 
 /*
  * Traffic for a VIP is delivered locally and never reaches here; only
@@ -39,7 +87,12 @@ static netdev_tx_t kubelb_xmit(struct sk_buff *skb, struct net_device *dev)
 
 static void kubelb_dev_uninit(struct net_device *dev)
 {
-	kubelb_nl_dev_uninit(dev);
+	/*
+	 * A failed register_netdevice() calls us too, maybe with the
+	 * ifindex of another device: only a registered device has VIPs.
+	 */
+	if (dev->reg_state == NETREG_UNREGISTERING)
+		kubelb_nl_dev_uninit(dev);
 }
 
 static void kubelb_set_rx_mode(struct net_device *dev)
@@ -47,6 +100,7 @@ static void kubelb_set_rx_mode(struct net_device *dev)
 }
 
 static const struct net_device_ops kubelb_netdev_ops = {
+	.ndo_init		= kubelb_dev_init,
 	.ndo_uninit		= kubelb_dev_uninit,
 	.ndo_start_xmit		= kubelb_xmit,
 	.ndo_validate_addr	= eth_validate_addr,
@@ -61,8 +115,46 @@ static void kubelb_get_drvinfo(struct net_device *dev,
 	strscpy(info->version, KUBELB_DRV_VERSION, sizeof(info->version));
 }
 
+static int kubelb_get_sset_count(struct net_device *dev, int sset)
+{
+	return sset == ETH_SS_STATS ? KUBELB_DSTAT_NUM : -EOPNOTSUPP;
+}
+
+static void kubelb_get_strings(struct net_device *dev, u32 sset, u8 *buf)
+{
+	if (sset == ETH_SS_STATS)
+		memcpy(buf, kubelb_dev_stat_names,
+		       sizeof(kubelb_dev_stat_names));
+}
+
+static void kubelb_get_ethtool_stats(struct net_device *dev,
+				     struct ethtool_stats *stats, u64 *data)
+{
+	struct kubelb_priv *priv = netdev_priv(dev);
+	u64 snap[KUBELB_DSTAT_NUM];
+	unsigned int start;
+	int cpu, i;
+
+	memset(data, 0, sizeof(u64) * KUBELB_DSTAT_NUM);
+	for_each_possible_cpu(cpu) {
+		const struct kubelb_dev_stats *st = per_cpu_ptr(priv->stats,
+								cpu);
+
+		do {
+			start = u64_stats_fetch_begin(&st->syncp);
+			for (i = 0; i < KUBELB_DSTAT_NUM; i++)
+				snap[i] = u64_stats_read(&st->cnt[i]);
+		} while (u64_stats_fetch_retry(&st->syncp, start));
+		for (i = 0; i < KUBELB_DSTAT_NUM; i++)
+			data[i] += snap[i];
+	}
+}
+
 static const struct ethtool_ops kubelb_ethtool_ops = {
 	.get_drvinfo		= kubelb_get_drvinfo,
+	.get_sset_count		= kubelb_get_sset_count,
+	.get_strings		= kubelb_get_strings,
+	.get_ethtool_stats	= kubelb_get_ethtool_stats,
 };
 
 bool kubelb_dev_is_kubelb(const struct net_device *dev)
@@ -91,6 +183,7 @@ static void kubelb_setup(struct net_device *dev)
 	dev->netdev_ops = &kubelb_netdev_ops;
 	dev->ethtool_ops = &kubelb_ethtool_ops;
 	dev->needs_free_netdev = true;
+	dev->priv_destructor = kubelb_dev_free;
 
 	dev->flags |= IFF_NOARP;
 	dev->flags &= ~IFF_MULTICAST;

@@ -468,6 +468,43 @@ static void kubelb_test_stats(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, cnt[KUBELB_STAT_REWRITTEN], 1ULL);
 }
 
+/*
+ * local_count lets link events skip the table walk; it must follow every
+ * way a VIP becomes or stops being local.
+ */
+static void kubelb_test_local_count(struct kunit *test)
+{
+	struct kubelb_net *kn = test->priv;
+	struct kubelb_vip_cfg cfg;
+	struct kubelb_result res;
+
+	kt_cfg(test, &cfg, "10.0.0.1", 32, 2);
+	cfg.mode = KUBELB_MODE_LOCAL;
+	cfg.link = 7;
+	mutex_lock(&kn->lock);
+	KUNIT_ASSERT_EQ(test, kubelb_vip_add(kn, &cfg, false, UINT_MAX, &res,
+					     NULL), 0);
+	KUNIT_EXPECT_EQ(test, kn->local_count, 1U);
+	/* local on another link: still one */
+	cfg.link = 8;
+	KUNIT_ASSERT_EQ(test, kubelb_vip_add(kn, &cfg, true, UINT_MAX, &res,
+					     NULL), 0);
+	KUNIT_EXPECT_EQ(test, kn->local_count, 1U);
+	KUNIT_EXPECT_EQ(test, res.prev.link, 7);
+	/* the link went away */
+	kubelb_vip_make_virtual(kn, res.vip);
+	KUNIT_EXPECT_EQ(test, kn->local_count, 0U);
+	KUNIT_EXPECT_EQ(test, res.vip->cfg.link, 0);
+	KUNIT_EXPECT_EQ(test, res.vip->cfg.mode, KUBELB_MODE_VIRTUAL);
+	/* local again, then deleted */
+	KUNIT_ASSERT_EQ(test, kubelb_vip_add(kn, &cfg, true, UINT_MAX, &res,
+					     NULL), 0);
+	KUNIT_EXPECT_EQ(test, kn->local_count, 1U);
+	mutex_unlock(&kn->lock);
+	kt_del(test, "10.0.0.1");
+	KUNIT_EXPECT_EQ(test, kn->local_count, 0U);
+}
+
 /* Many VIPs, then the table is destroyed with them still in it. */
 static void kubelb_test_many(struct kunit *test)
 {
@@ -498,6 +535,7 @@ static struct kunit_case kubelb_table_cases[] = {
 	KUNIT_CASE(kubelb_test_replace),
 	KUNIT_CASE(kubelb_test_delete),
 	KUNIT_CASE(kubelb_test_limit),
+	KUNIT_CASE(kubelb_test_local_count),
 	KUNIT_CASE(kubelb_test_aggr_refs),
 	KUNIT_CASE(kubelb_test_id_order),
 	KUNIT_CASE(kubelb_test_dump_resume),
@@ -872,4 +910,78 @@ static struct kunit_suite kubelb_parse_suite = {
 	.test_cases	= kubelb_parse_cases,
 };
 
-kunit_test_suites(&kubelb_table_suite, &kubelb_parse_suite);
+/* ---- ARP/NDP decisions ---- */
+
+#define KT_LINK		2	/* the local VIP's link */
+#define KT_OTHER	3	/* any other interface */
+
+struct kt_decide_case {
+	const char		*what;
+	enum kubelb_holder	holder;
+	int			link;
+	int			ifindex;
+	/*
+	 * Per enum kubelb_pkt (request, probe, gratuitous, NS, DAD NS,
+	 * outgoing request): P pass, A answer, S suppress, R rewrite.
+	 */
+	const char		*expect;
+};
+
+static const struct kt_decide_case kt_decide_cases[] = {
+	{ "not a VIP, any link",	KUBELB_HOLDER_NONE, 0, KT_LINK, "PPPPPP" },
+	{ "not a VIP, other link",	KUBELB_HOLDER_NONE, 0, KT_OTHER, "PPPPPP" },
+	{ "virtual VIP",		KUBELB_HOLDER_VIP, 0, KT_LINK, "SSSSSR" },
+	{ "virtual VIP, other link",	KUBELB_HOLDER_VIP, 0, KT_OTHER, "SSSSSR" },
+	{ "local VIP on its link",	KUBELB_HOLDER_VIP, KT_LINK, KT_LINK, "AASAAP" },
+	{ "local VIP, other link",	KUBELB_HOLDER_VIP, KT_LINK, KT_OTHER, "SSSSSR" },
+	{ "address on a kubelb device",	KUBELB_HOLDER_FOREIGN, 0, KT_LINK, "SSSSSR" },
+	{ "address on a kubelb device, other link",
+					KUBELB_HOLDER_FOREIGN, 0, KT_OTHER, "SSSSSR" },
+};
+
+static void kt_decide_desc(const struct kt_decide_case *c, char *desc)
+{
+	strscpy(desc, c->what, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(kt_decide, kt_decide_cases, kt_decide_desc);
+
+static enum kubelb_verdict kt_verdict(char c)
+{
+	switch (c) {
+	case 'A':
+		return KUBELB_ANSWER;
+	case 'S':
+		return KUBELB_SUPPRESS;
+	case 'R':
+		return KUBELB_REWRITE;
+	}
+	return KUBELB_PASS;
+}
+
+static void kubelb_test_decide(struct kunit *test)
+{
+	const struct kt_decide_case *c = test->param_value;
+	enum kubelb_pkt pkt;
+
+	KUNIT_ASSERT_EQ(test, strlen(c->expect), (size_t)KUBELB_PKT_NUM);
+	for (pkt = 0; pkt < KUBELB_PKT_NUM; pkt++)
+		KUNIT_EXPECT_EQ_MSG(test,
+				    kubelb_decide(pkt, c->holder, c->link,
+						  c->ifindex),
+				    kt_verdict(c->expect[pkt]),
+				    "%s, packet kind %d", c->what, pkt);
+}
+
+static struct kunit_case kubelb_decide_cases[] = {
+	KUNIT_CASE_PARAM(kubelb_test_decide, kt_decide_gen_params),
+	{}
+};
+
+static struct kunit_suite kubelb_decide_suite = {
+	.name		= "kubelb_arp_ndp_decision",
+	.test_cases	= kubelb_decide_cases,
+};
+
+kunit_test_suites(&kubelb_table_suite, &kubelb_parse_suite,
+		  &kubelb_decide_suite);

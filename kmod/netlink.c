@@ -48,6 +48,8 @@ const struct nla_policy kubelb_new_policy[KUBELB_A_MAX + 1] = {
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_STATS),
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_AGGR_REFS),
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_PREV),
+	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_ANNOUNCE_STATE),
+	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_ANNOUNCE_LEFT),
 };
 
 const struct nla_policy kubelb_del_policy[KUBELB_A_MAX + 1] = {
@@ -64,6 +66,8 @@ const struct nla_policy kubelb_del_policy[KUBELB_A_MAX + 1] = {
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_STATS),
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_AGGR_REFS),
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_PREV),
+	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_ANNOUNCE_STATE),
+	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_ANNOUNCE_LEFT),
 };
 
 const struct nla_policy kubelb_get_policy[KUBELB_A_MAX + 1] = {
@@ -80,6 +84,8 @@ const struct nla_policy kubelb_get_policy[KUBELB_A_MAX + 1] = {
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_STATS),
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_AGGR_REFS),
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_PREV),
+	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_ANNOUNCE_STATE),
+	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_ANNOUNCE_LEFT),
 };
 
 const struct nla_policy kubelb_flush_policy[KUBELB_A_MAX + 1] = {
@@ -96,6 +102,26 @@ const struct nla_policy kubelb_flush_policy[KUBELB_A_MAX + 1] = {
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_STATS),
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_AGGR_REFS),
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_PREV),
+	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_ANNOUNCE_STATE),
+	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_ANNOUNCE_LEFT),
+};
+
+const struct nla_policy kubelb_announce_policy[KUBELB_A_MAX + 1] = {
+	[KUBELB_A_IFINDEX]	= { .type = NLA_U32 },
+	[KUBELB_A_FAMILY]	= { .type = NLA_U16 },
+	[KUBELB_A_ADDR]		= { .type = NLA_BINARY },
+	KUBELB_POLICY_NOT_FOR(KUBELB_A_PREFIXLEN, KUBELB_CMD_VIP_ANNOUNCE),
+	KUBELB_POLICY_NOT_FOR(KUBELB_A_MODE, KUBELB_CMD_VIP_ANNOUNCE),
+	KUBELB_POLICY_NOT_FOR(KUBELB_A_LINK, KUBELB_CMD_VIP_ANNOUNCE),
+	KUBELB_POLICY_NOT_FOR(KUBELB_A_SERVICE, KUBELB_CMD_VIP_ANNOUNCE),
+	KUBELB_POLICY_NOT_FOR(KUBELB_A_FLAGS, KUBELB_CMD_VIP_ANNOUNCE),
+	KUBELB_POLICY_NOT_FOR(KUBELB_A_OWNER, KUBELB_CMD_VIP_ANNOUNCE),
+	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_CREATED),
+	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_STATS),
+	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_AGGR_REFS),
+	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_PREV),
+	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_ANNOUNCE_STATE),
+	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_ANNOUNCE_LEFT),
 };
 
 /* Must be a macro: NL_SET_ERR_MSG() wants a string literal. */
@@ -366,6 +392,8 @@ static size_t kubelb_nl_cfg_size(void)
 static size_t kubelb_nl_msg_size(void)
 {
 	return kubelb_nl_cfg_size()
+	       + nla_total_size(sizeof(u8))		/* ANNOUNCE_STATE */
+	       + nla_total_size(sizeof(u32))		/* ANNOUNCE_LEFT */
 	       + nla_total_size(0)			/* STATS */
 	       + KUBELB_STAT_NUM * nla_total_size_64bit(sizeof(u64))
 	       + nla_total_size(0)			/* PREV */
@@ -431,6 +459,8 @@ static int kubelb_nl_fill(struct sk_buff *skb, u32 portid, u32 seq,
 		return -EMSGSIZE;
 
 	if (kubelb_nl_put_cfg(skb, &vip->cfg, vip->created_ns, aggr_refs) ||
+	    nla_put_u8(skb, KUBELB_A_ANNOUNCE_STATE, vip->announce_state) ||
+	    nla_put_u32(skb, KUBELB_A_ANNOUNCE_LEFT, vip->announce_left) ||
 	    kubelb_nl_put_stats(skb, vip))
 		goto cancel;
 
@@ -467,6 +497,40 @@ static void kubelb_nl_notify(struct net *net, struct sk_buff *skb)
 				KUBELB_NLGRP_EVENTS, GFP_KERNEL);
 }
 
+/**
+ * kubelb_nl_notify_vip - tell listeners about a VIP the kernel changed
+ * @net: its namespace
+ * @cmd: KUBELB_CMD_VIP_CHANGE or KUBELB_CMD_VIP_ANNOUNCE
+ * @vip: the VIP, in the table, lock held
+ * @prev: for a change, the VIP as it was
+ */
+void kubelb_nl_notify_vip(struct net *net, u8 cmd, struct kubelb_vip *vip,
+			  const struct kubelb_vip_cfg *prev)
+{
+	struct kubelb_result res = {};
+	struct sk_buff *skb;
+
+	if (!kubelb_nl_listening(net))
+		return;
+	skb = genlmsg_new(kubelb_nl_msg_size(), GFP_KERNEL);
+	if (!skb) {
+		genl_set_err(&kubelb_family, net, 0, KUBELB_NLGRP_EVENTS,
+			     -ENOBUFS);
+		return;
+	}
+	if (prev) {
+		res.replaced = true;
+		res.prev = *prev;
+		res.prev_aggr_refs = vip->aggr->refs;
+	}
+	if (WARN_ON_ONCE(kubelb_nl_fill(skb, 0, 0, 0, cmd, vip,
+					vip->aggr->refs, prev ? &res : NULL))) {
+		nlmsg_free(skb);
+		return;
+	}
+	kubelb_nl_notify(net, skb);
+}
+
 struct kubelb_nl_del_arg {
 	struct net	*net;
 	u32		portid;
@@ -480,6 +544,7 @@ static void kubelb_nl_notify_del(struct kubelb_net *kn,
 	struct kubelb_nl_del_arg *da = arg;
 	struct sk_buff *skb;
 
+	kubelb_mc_set(vip, da->net, 0);
 	if (!kubelb_nl_listening(da->net))
 		return;
 
@@ -523,25 +588,66 @@ static struct net_device *kubelb_nl_get_dev(struct net *net, int ifindex,
 	return dev;
 }
 
+/* RTNL held, so the link cannot go away before the VIP records it. */
 static int kubelb_nl_check_link(struct net *net, int link,
 				const struct nlattr *attr,
 				struct netlink_ext_ack *extack)
 {
-	struct net_device *dev;
-	int err = 0;
+	struct net_device *dev = __dev_get_by_index(net, link);
 
-	rcu_read_lock();
-	dev = dev_get_by_index_rcu(net, link);
 	if (!dev) {
 		NL_SET_ERR_MSG_ATTR(extack, attr, "no such link");
-		err = -ENODEV;
-	} else if (kubelb_dev_is_kubelb(dev)) {
+		return -ENODEV;
+	}
+	if (kubelb_dev_is_kubelb(dev)) {
 		NL_SET_ERR_MSG_ATTR(extack, attr,
 				    "link must not be a kubelb device");
-		err = -EINVAL;
+		return -EINVAL;
 	}
-	rcu_read_unlock();
-	return err;
+	/* Their master receives the ARP and NDP traffic, not them. */
+	if (netif_is_bridge_port(dev) || netif_is_bond_slave(dev)) {
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "link is a bridge port or bond slave: use the bridge or bond device");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Requests that touch a link take RTNL (before the table lock, as device
+ * teardown does): the link must stay what it was checked to be, and IPv6
+ * VIPs join and leave multicast groups on it.
+ */
+static void kubelb_nl_lock(struct kubelb_net *kn, bool rtnl)
+{
+	if (rtnl)
+		rtnl_lock();
+	mutex_lock(&kn->lock);
+}
+
+static void kubelb_nl_unlock(struct kubelb_net *kn, bool rtnl)
+{
+	mutex_unlock(&kn->lock);
+	if (rtnl)
+		rtnl_unlock();
+}
+
+/* After a NEW: follow the VIP's link with announcements and groups. */
+static void kubelb_nl_new_link(struct kubelb_net *kn, struct net *net,
+			       const struct kubelb_result *res)
+{
+	struct kubelb_vip *vip = res->vip;
+	unsigned int count = kubelb_garp_count();
+
+	/* A replace that keeps the link is no takeover: no new burst. */
+	if (res->replaced && res->prev.link == vip->cfg.link)
+		return;
+	if (res->replaced)
+		kubelb_announce_stop(kn, vip);
+	kubelb_mc_set(vip, net, vip->cfg.link);
+	/* The link may be down: it is announced when it comes up. */
+	if (vip->cfg.link && count)
+		kubelb_announce_start(kn, vip, count);
 }
 
 static int kubelb_nl_new(struct sk_buff *skb, struct genl_info *info)
@@ -554,6 +660,7 @@ static int kubelb_nl_new(struct sk_buff *skb, struct genl_info *info)
 	struct kubelb_vip_cfg cfg;
 	struct kubelb_result res;
 	struct net_device *dev;
+	bool rtnl;
 	int err;
 
 	err = kubelb_nl_parse_vip(info->attrs, KUBELB_CMD_VIP_NEW, &cfg,
@@ -565,13 +672,7 @@ static int kubelb_nl_new(struct sk_buff *skb, struct genl_info *info)
 				extack);
 	if (IS_ERR(dev))
 		return PTR_ERR(dev);
-
-	if (cfg.link) {
-		err = kubelb_nl_check_link(net, cfg.link,
-					   info->attrs[KUBELB_A_LINK], extack);
-		if (err)
-			goto out_dev;
-	}
+	cfg.dev = dev;
 
 	/* Allocate up front: once the table changed, nothing may fail. */
 	err = -ENOMEM;
@@ -584,21 +685,25 @@ static int kubelb_nl_new(struct sk_buff *skb, struct genl_info *info)
 			goto out_reply;
 	}
 
-	mutex_lock(&kn->lock);
+	rtnl = cfg.key.family == AF_INET6 || cfg.link;
+	kubelb_nl_lock(kn, rtnl);
 	if (kubelb_dev_dead(dev)) {
 		NL_SET_ERR_MSG_ATTR(extack, info->attrs[KUBELB_A_IFINDEX],
 				    "no such device");
 		err = -ENODEV;
 		goto out_unlock;
 	}
+	if (cfg.link) {
+		err = kubelb_nl_check_link(net, cfg.link,
+					   info->attrs[KUBELB_A_LINK], extack);
+		if (err)
+			goto out_unlock;
+	}
 	err = kubelb_vip_add(kn, &cfg, replace, kubelb_max_vips(), &res,
 			     extack);
 	if (err)
 		goto out_unlock;
 
-	WARN_ON_ONCE(kubelb_nl_fill(reply, info->snd_portid, info->snd_seq, 0,
-				    KUBELB_CMD_VIP_NEW, res.vip, res.aggr_refs,
-				    &res));
 	if (event) {
 		u8 cmd = res.replaced ? KUBELB_CMD_VIP_CHANGE :
 					KUBELB_CMD_VIP_NEW;
@@ -611,18 +716,44 @@ static int kubelb_nl_new(struct sk_buff *skb, struct genl_info *info)
 			kubelb_nl_notify(net, event);
 		event = NULL;
 	}
-	mutex_unlock(&kn->lock);
+	kubelb_nl_new_link(kn, net, &res);
+	WARN_ON_ONCE(kubelb_nl_fill(reply, info->snd_portid, info->snd_seq, 0,
+				    KUBELB_CMD_VIP_NEW, res.vip, res.aggr_refs,
+				    &res));
+	kubelb_nl_unlock(kn, rtnl);
 	dev_put(dev);
 	return genlmsg_reply(reply, info);
 
 out_unlock:
-	mutex_unlock(&kn->lock);
+	kubelb_nl_unlock(kn, rtnl);
 	nlmsg_free(event);
 out_reply:
 	nlmsg_free(reply);
 out_dev:
 	dev_put(dev);
 	return err;
+}
+
+/* The VIP a DEL or ANNOUNCE names, lock held; NULL and *err on failure. */
+static struct kubelb_vip *kubelb_nl_find(struct kubelb_net *kn,
+					 const struct kubelb_vip_cfg *cfg,
+					 struct genl_info *info, int *err)
+{
+	struct kubelb_vip *vip = kubelb_vip_find(kn, &cfg->key);
+
+	if (!vip) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[KUBELB_A_ADDR],
+				    "no such VIP");
+		*err = -ENOENT;
+		return NULL;
+	}
+	if (cfg->ifindex && vip->cfg.ifindex != cfg->ifindex) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[KUBELB_A_IFINDEX],
+				    "VIP belongs to another device");
+		*err = -ENOENT;
+		return NULL;
+	}
+	return vip;
 }
 
 static int kubelb_nl_del(struct sk_buff *skb, struct genl_info *info)
@@ -634,6 +765,7 @@ static int kubelb_nl_del(struct sk_buff *skb, struct genl_info *info)
 	struct kubelb_vip_cfg cfg;
 	struct kubelb_vip *vip;
 	unsigned int refs;
+	bool rtnl;
 	int err;
 
 	err = kubelb_nl_parse_vip(info->attrs, KUBELB_CMD_VIP_DEL, &cfg,
@@ -652,22 +784,14 @@ static int kubelb_nl_del(struct sk_buff *skb, struct genl_info *info)
 		}
 	}
 
-	mutex_lock(&kn->lock);
-	vip = kubelb_vip_find(kn, &cfg.key);
-	if (!vip) {
-		NL_SET_ERR_MSG_ATTR(extack, info->attrs[KUBELB_A_ADDR],
-				    "no such VIP");
-		err = -ENOENT;
+	rtnl = cfg.key.family == AF_INET6;
+	kubelb_nl_lock(kn, rtnl);
+	vip = kubelb_nl_find(kn, &cfg, info, &err);
+	if (!vip)
 		goto out_unlock;
-	}
-	if (cfg.ifindex && vip->cfg.ifindex != cfg.ifindex) {
-		NL_SET_ERR_MSG_ATTR(extack, info->attrs[KUBELB_A_IFINDEX],
-				    "VIP belongs to another device");
-		err = -ENOENT;
-		goto out_unlock;
-	}
 
 	refs = kubelb_vip_unlink(kn, vip);
+	kubelb_mc_set(vip, net, 0);
 	WARN_ON_ONCE(kubelb_nl_fill(reply, info->snd_portid, info->snd_seq, 0,
 				    KUBELB_CMD_VIP_DEL, vip, refs, NULL));
 	if (event) {
@@ -680,12 +804,59 @@ static int kubelb_nl_del(struct sk_buff *skb, struct genl_info *info)
 			kubelb_nl_notify(net, event);
 	}
 	kubelb_vip_free(vip);
+	kubelb_nl_unlock(kn, rtnl);
+	return genlmsg_reply(reply, info);
+
+out_unlock:
+	kubelb_nl_unlock(kn, rtnl);
+	nlmsg_free(event);
+	nlmsg_free(reply);
+	return err;
+}
+
+static int kubelb_nl_announce(struct sk_buff *skb, struct genl_info *info)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct net *net = genl_info_net(info);
+	struct kubelb_net *kn = kubelb_pernet(net);
+	struct kubelb_vip_cfg cfg;
+	struct kubelb_vip *vip;
+	struct sk_buff *reply;
+	int err;
+
+	err = kubelb_nl_parse_vip(info->attrs, KUBELB_CMD_VIP_ANNOUNCE, &cfg,
+				  extack);
+	if (err)
+		return err;
+
+	reply = genlmsg_new(kubelb_nl_msg_size(), GFP_KERNEL);
+	if (!reply)
+		return -ENOMEM;
+
+	mutex_lock(&kn->lock);
+	vip = kubelb_nl_find(kn, &cfg, info, &err);
+	if (!vip)
+		goto out_unlock;
+	if (!vip->cfg.link) {
+		NL_SET_ERR_MSG_ATTR(extack, info->attrs[KUBELB_A_ADDR],
+				    "VIP is virtual: only local VIPs are announced");
+		err = -EINVAL;
+		goto out_unlock;
+	}
+	err = kubelb_announce_start(kn, vip, max(kubelb_garp_count(), 1U));
+	if (err) {
+		NL_SET_ERR_MSG_ATTR(extack, info->attrs[KUBELB_A_ADDR],
+				    "the VIP's link is down: nothing was announced");
+		goto out_unlock;
+	}
+	WARN_ON_ONCE(kubelb_nl_fill(reply, info->snd_portid, info->snd_seq, 0,
+				    KUBELB_CMD_VIP_ANNOUNCE, vip,
+				    vip->aggr->refs, NULL));
 	mutex_unlock(&kn->lock);
 	return genlmsg_reply(reply, info);
 
 out_unlock:
 	mutex_unlock(&kn->lock);
-	nlmsg_free(event);
 	nlmsg_free(reply);
 	return err;
 }
@@ -733,8 +904,9 @@ static int kubelb_nl_get(struct sk_buff *skb, struct genl_info *info)
 /*
  * The core checks the header only of commands at or above resv_start_op,
  * and there it refuses NLM_F_REPLACE, which KUBELB_CMD_VIP_NEW takes. So
- * every command sits below resv_start_op and gets the same check here,
- * with NLM_F_REPLACE allowed where it means something.
+ * the commands of version 1 sit below resv_start_op and get the same
+ * check here, with NLM_F_REPLACE allowed where it means something; later
+ * ones (KUBELB_CMD_VIP_ANNOUNCE) get both.
  */
 static int kubelb_nl_check_header(const struct nlmsghdr *nlh, u8 cmd,
 				  struct netlink_ext_ack *extack)
@@ -851,11 +1023,11 @@ static int kubelb_nl_flush(struct sk_buff *skb, struct genl_info *info)
 	if (IS_ERR(dev))
 		return PTR_ERR(dev);
 
-	mutex_lock(&kn->lock);
+	kubelb_nl_lock(kn, true);
 	/* A dying device has already lost its VIPs: nothing left to do. */
 	if (!kubelb_dev_dead(dev))
 		kubelb_vip_flush(kn, &f, kubelb_nl_notify_del, &da);
-	mutex_unlock(&kn->lock);
+	kubelb_nl_unlock(kn, true);
 	dev_put(dev);
 	return 0;
 }
@@ -912,6 +1084,13 @@ static const struct genl_ops kubelb_ops[] = {
 		.cmd		= KUBELB_CMD_VIP_FLUSH,
 		.doit		= kubelb_nl_flush,
 		.policy		= kubelb_flush_policy,
+		.maxattr	= KUBELB_A_MAX,
+		.flags		= GENL_UNS_ADMIN_PERM,
+	},
+	{
+		.cmd		= KUBELB_CMD_VIP_ANNOUNCE,
+		.doit		= kubelb_nl_announce,
+		.policy		= kubelb_announce_policy,
 		.maxattr	= KUBELB_A_MAX,
 		.flags		= GENL_UNS_ADMIN_PERM,
 	},

@@ -69,6 +69,7 @@ int kubelb_table_init(struct kubelb_net *kn)
 	xa_init_flags(&kn->by_id, XA_FLAGS_ALLOC);
 	kn->next_id = 0;
 	kn->count = 0;
+	kn->local_count = 0;
 
 	err = rhashtable_init(&kn->vips, &kubelb_vip_params);
 	if (err)
@@ -212,9 +213,12 @@ static unsigned int kubelb_aggr_put(struct kubelb_net *kn,
 	return 0;
 }
 
-static void kubelb_vip_set(struct kubelb_vip *vip,
+static void kubelb_vip_set(struct kubelb_net *kn, struct kubelb_vip *vip,
 			   const struct kubelb_vip_cfg *cfg)
 {
+	/* Lets link events skip the walk when no VIP is local. */
+	WRITE_ONCE(kn->local_count,
+		   kn->local_count + !!cfg->link - !!vip->cfg.link);
 	/* The fast path reads these two without the lock. */
 	WRITE_ONCE(vip->cfg.link, cfg->link);
 	WRITE_ONCE(vip->cfg.mode, cfg->mode);
@@ -249,7 +253,7 @@ static int kubelb_vip_replace(struct kubelb_net *kn, struct kubelb_vip *vip,
 		res->prev_aggr_refs = old->refs;
 	}
 
-	kubelb_vip_set(vip, cfg);
+	kubelb_vip_set(kn, vip, cfg);
 	res->vip = vip;
 	res->replaced = true;
 	res->aggr_refs = vip->aggr->refs;
@@ -302,9 +306,11 @@ int kubelb_vip_add(struct kubelb_net *kn, const struct kubelb_vip_cfg *cfg,
 		err = -ENOMEM;
 		goto err_free;
 	}
+	INIT_LIST_HEAD(&vip->announce_node);
 	vip->cfg.key = cfg->key;
+	vip->cfg.dev = cfg->dev;
 	vip->cfg.ifindex = cfg->ifindex;
-	kubelb_vip_set(vip, cfg);
+	kubelb_vip_set(kn, vip, cfg);
 
 	vip->aggr = kubelb_aggr_get(kn, cfg);
 	if (IS_ERR(vip->aggr)) {
@@ -334,6 +340,8 @@ err_id:
 err_aggr:
 	kubelb_aggr_put(kn, vip->aggr);
 err_free:
+	if (vip->cfg.link)
+		kn->local_count--;
 	free_percpu(vip->stats);
 	kfree(vip);
 	return err;
@@ -356,10 +364,28 @@ unsigned int kubelb_vip_unlink(struct kubelb_net *kn, struct kubelb_vip *vip)
 					    kubelb_vip_params));
 	xa_erase(&kn->by_id, vip->id);
 	kn->count--;
+	if (vip->cfg.link)
+		WRITE_ONCE(kn->local_count, kn->local_count - 1);
+	/* Pending announcements just stop; the deletion is the news. */
+	list_del_init(&vip->announce_node);
+	vip->announce_state = KUBELB_ANNOUNCE_IDLE;
+	vip->announce_left = 0;
 	refs = kubelb_aggr_put(kn, vip->aggr);
 	vip->aggr = NULL;
 	trace_kubelb_vip_del(vip);
 	return refs;
+}
+
+/* Its link went away: the VIP stays deliverable but is answered nowhere. */
+void kubelb_vip_make_virtual(struct kubelb_net *kn, struct kubelb_vip *vip)
+{
+	struct kubelb_vip_cfg cfg = vip->cfg;
+
+	lockdep_assert_held(&kn->lock);
+	cfg.mode = KUBELB_MODE_VIRTUAL;
+	cfg.link = 0;
+	kubelb_vip_set(kn, vip, &cfg);
+	trace_kubelb_vip_change(vip);
 }
 
 bool kubelb_filter_match(const struct kubelb_filter *f,

@@ -9,6 +9,8 @@
 #   ns_add_kubelb NS [DEV]   a kubelb device (default kube-lb0), up
 #   ns_add_dummy NS DEV      a dummy device, up
 #   veth_pair NS1 IF1 NS2 IF2
+#   lan_setup          client, node1, node2 on a bridged LAN: NS_LAN NS_CLIENT
+#                      NS_NODE1 NS_NODE2, MAC_* (addresses: see lan_setup)
 #   nsexec NS CMD...   CMD in namespace NS ("-" = the current one)
 #   klb NS ARGS...     kubelbctl in namespace NS
 #   genl NS ARGS...    tools/genl-raw.py in namespace NS
@@ -21,6 +23,8 @@
 #   wait_for SECONDS CMD...            poll until CMD succeeds
 #   on_exit CMD...     run CMD (a string, eval'ed) in the EXIT trap
 #   bg_start VAR CMD...                background job killed by the trap
+#   capture_start VAR NS DEV [FILTER]  tcpdump into $TMPD/VAR.pcap, until
+#   capture_stop VAR; capture_read VAR [ARGS] prints it (-n -e -tt)
 #   now / elapsed START                wall-clock timing (seconds, 3 decimals)
 # Every test ends with `exit_test`. Diagnostics are printed as "# ..." lines.
 #
@@ -148,6 +152,78 @@ veth_pair() {
 	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3" &&
 		ip -n "$1" link set "$2" up &&
 		ip -n "$3" link set "$4" up
+}
+
+# lan_setup: a LAN for the ARP/NDP tests, in fresh namespaces.
+# Sets NS_LAN NS_CLIENT NS_NODE1 NS_NODE2 (MAC_* are set at source time).
+#
+#   NS_LAN: bridge br0 with ports lan-client, lan-node1, lan-node2; bridge
+#   defaults (STP off; multicast snooping on, but without a querier the
+#   bridge floods NS and MLD); no IPv6 on br0 and its ports (no own traffic).
+#
+#   client eth0  MAC_CLIENT=02:00:00:00:00:01     10.9.0.1/24   fd00:9::1/64
+#   node1  eth0  MAC_NODE1=02:00:00:00:01:00      10.9.0.11/24  fd00:9::11/64
+#   node2  eth0  MAC_NODE2=02:00:00:00:02:00      10.9.0.12/24  fd00:9::12/64
+#   a second segment, a direct veth node1 eth1 <-> client eth1:
+#   node1  eth1  MAC_NODE1_ETH1=02:00:00:00:01:01 10.9.1.11/24  fd00:9:1::11/64
+#   client eth1  MAC_CLIENT1=02:00:00:00:00:02    10.9.1.1/24   fd00:9:1::1/64
+#
+# IPv6 addresses are added nodad, the link-local ones too (the usual EUI-64
+# addresses, e.g. fe80::ff:fe00:1 for 02:00:00:00:00:01, added by hand with
+# addrgenmode none): nothing is tentative when lan_setup returns.
+# Everything is up; each node has a kubelb device kube-lb0, up, no VIPs.
+MAC_CLIENT=02:00:00:00:00:01
+MAC_CLIENT1=02:00:00:00:00:02
+MAC_NODE1=02:00:00:00:01:00
+MAC_NODE1_ETH1=02:00:00:00:01:01
+MAC_NODE2=02:00:00:00:02:00
+lan_setup() {
+	ns_create NS_LAN
+	ns_create NS_CLIENT
+	ns_create NS_NODE1
+	ns_create NS_NODE2
+	# links are created down, each end in its namespace; one ip(8) per
+	# namespace (process creation is slow in the VM)
+	ip -batch - <<EOF || { fail "lan_setup: links"; exit_test; }
+link add br0 netns $NS_LAN type bridge
+link add eth0 netns $NS_CLIENT address $MAC_CLIENT type veth peer name lan-client netns $NS_LAN
+link add eth0 netns $NS_NODE1 address $MAC_NODE1 type veth peer name lan-node1 netns $NS_LAN
+link add eth0 netns $NS_NODE2 address $MAC_NODE2 type veth peer name lan-node2 netns $NS_LAN
+link add eth1 netns $NS_NODE1 address $MAC_NODE1_ETH1 type veth peer name eth1 netns $NS_CLIENT address $MAC_CLIENT1
+EOF
+	ip -n "$NS_LAN" -batch - <<EOF || { fail "lan_setup: bridge"; exit_test; }
+link set br0 addrgenmode none
+link set br0 up
+link set lan-client addrgenmode none
+link set lan-client master br0 up
+link set lan-node1 addrgenmode none
+link set lan-node1 master br0 up
+link set lan-node2 addrgenmode none
+link set lan-node2 master br0 up
+EOF
+	_lan_host "$NS_CLIENT" eth0 10.9.0.1/24 fd00:9::1/64 fe80::ff:fe00:1 \
+		eth1 10.9.1.1/24 fd00:9:1::1/64 fe80::ff:fe00:2
+	_lan_host "$NS_NODE1" eth0 10.9.0.11/24 fd00:9::11/64 fe80::ff:fe00:100 \
+		eth1 10.9.1.11/24 fd00:9:1::11/64 fe80::ff:fe00:101
+	_lan_host "$NS_NODE2" eth0 10.9.0.12/24 fd00:9::12/64 fe80::ff:fe00:200
+	ns_add_kubelb "$NS_NODE1" kube-lb0 || { fail "lan_setup: kube-lb0 in node1"; exit_test; }
+	ns_add_kubelb "$NS_NODE2" kube-lb0 || { fail "lan_setup: kube-lb0 in node2"; exit_test; }
+}
+
+# _lan_host NS {IF V4 V6 LL}...: a host's addresses, its links up
+_lan_host() {
+	local ns=$1 b=
+	shift
+	while [ $# -ge 4 ]; do
+		b+="link set $1 addrgenmode none
+addr add $2 dev $1
+addr add $3 dev $1 nodad
+addr add $4/64 dev $1 nodad
+link set $1 up
+"
+		shift 4
+	done
+	ip -n "$ns" -batch - <<<"$b" || { fail "lan_setup: addresses in $ns"; exit_test; }
 }
 
 # Run a command in a namespace ("-" = the current one). Enters only the
@@ -363,6 +439,56 @@ bg_start() {
 	"$@" &
 	_KLB_BG+=($!)
 	printf -v "$var" '%s' "$!"
+}
+
+# capture_start VAR NS DEV [FILTER...]: tcpdump on DEV in NS into
+# $TMPD/VAR.pcap (every packet written at once: nothing is lost when
+# capture_stop follows right after a packet), in the background;
+# returns when tcpdump listens. VAR gets its pid.
+capture_start() {
+	local var=$1 ns=$2 dev=$3
+	shift 3
+	"${_KLB_NSENTER[@]}" --net="/run/netns/$ns" /usr/bin/tcpdump -Z root -U --immediate-mode -n \
+		-i "$dev" -w "$TMPD/$var.pcap" "$@" 2>"$TMPD/$var.err" &
+	_KLB_BG+=($!)
+	printf -v "$var" '%s' "$!"
+	if ! wait_for 20 _file_has "$TMPD/$var.err" "listening on"; then
+		fail "tcpdump on $dev in $ns did not start"
+		log_file "$TMPD/$var.err"
+		return 1
+	fi
+}
+
+# capture_stop VAR: stop the capture (tcpdump writes what it has)
+capture_stop() {
+	local var=$1
+	kill -INT "${!var}" 2>/dev/null
+	wait "${!var}" 2>/dev/null
+}
+
+# capture_read VAR [TCPDUMP-ARGS...]: the captured packets, one a line:
+# `tcpdump -r -n -e -tt` (epoch timestamps, MACs), continuation lines of -v
+# joined to their packet's line
+capture_read() {
+	local var=$1 out line prev=
+	shift
+	out=$(/usr/bin/tcpdump -r "$TMPD/$var.pcap" -n -e -tt "$@" 2>/dev/null)
+	while IFS= read -r line; do
+		if [[ $line == [[:space:]]* ]]; then
+			prev+=" ${line#"${line%%[![:space:]]*}"}"
+			continue
+		fi
+		[ -n "$prev" ] && printf '%s\n' "$prev"
+		prev=$line
+	done <<<"$out"
+	[ -n "$prev" ] && printf '%s\n' "$prev"
+}
+
+# _file_has FILE STRING: FILE contains STRING (no fork)
+_file_has() {
+	local s=
+	[ -f "$1" ] && IFS= read -r -d '' s <"$1"
+	[[ $s == *"$2"* ]]
 }
 
 _klb_dmesg_check() {

@@ -47,6 +47,9 @@ struct kubelb_vip {
 	uint32_t owner;
 	uint64_t created;
 	uint32_t aggr_refs;
+	/* enum kubelb_announce_state; idle from kernels that predate it */
+	uint8_t announce_state;
+	uint32_t announce_left;	/* announcements left in the burst */
 	char service[KUBELB_SERVICE_MAX];
 	uint64_t stats[KUBELB_STATS_MAX + 1];
 };
@@ -94,6 +97,8 @@ unsigned int kubelb_max_plen(uint16_t family);	/* 32, 128, or 0 */
 void kubelb_addr_mask(uint16_t family, const union kubelb_addr *in,
 		      unsigned int plen, union kubelb_addr *out);
 const char *kubelb_mode_name(uint8_t mode);	/* "virtual", "local", NULL */
+/* "idle", "burst", "periodic", or NULL for a state this library predates */
+const char *kubelb_announce_name(uint8_t state);
 /* The error as one human-readable reason: extack text or strerror. */
 const char *kubelb_err_str(const struct kubelb_err *e);
 void kubelb_err_set(struct kubelb_err *e, int code, const char *fmt, ...)
@@ -118,6 +123,12 @@ struct nlmsghdr *kubelb_build_vip_del(void *buf, size_t len, uint16_t fam_id,
 				      uint32_t seq, uint16_t family,
 				      const union kubelb_addr *addr,
 				      uint32_t ifindex);
+/* ANNOUNCE: FAMILY, ADDR, and IFINDEX if ifindex != 0. */
+struct nlmsghdr *kubelb_build_vip_announce(void *buf, size_t len,
+					   uint16_t fam_id, uint32_t seq,
+					   uint16_t family,
+					   const union kubelb_addr *addr,
+					   uint32_t ifindex);
 struct nlmsghdr *kubelb_build_vip_get(void *buf, size_t len, uint16_t fam_id,
 				      uint32_t seq, uint16_t family,
 				      const union kubelb_addr *addr);
@@ -218,6 +229,15 @@ int kubelb_vip_dump(struct kubelb *h, const struct kubelb_filter *f,
 int kubelb_vip_get(struct kubelb *h, uint16_t family,
 		   const union kubelb_addr *addr, struct kubelb_vip *out,
 		   struct kubelb_err *err);
+/*
+ * Start a new burst of gratuitous ARPs / unsolicited Neighbor
+ * Advertisements for a local VIP. ifindex 0: whichever device holds it;
+ * otherwise the VIP must belong to that device. out (may be NULL) gets the
+ * VIP as the kernel replied, with its new announcement state.
+ */
+int kubelb_vip_announce(struct kubelb *h, uint16_t family,
+			const union kubelb_addr *addr, uint32_t ifindex,
+			struct kubelb_vip *out, struct kubelb_err *err);
 /* Kernel flush of ifindex, then delete every KUBELB_RTPROT route of it. */
 int kubelb_vip_flush(struct kubelb *h, uint32_t ifindex,
 		     struct kubelb_err *err);
@@ -226,6 +246,11 @@ int kubelb_fib_load(struct kubelb *h, struct kubelb_fib *fib,
 		    struct kubelb_err *err);
 
 /* ---- events ---- */
+/*
+ * cmd is KUBELB_CMD_VIP_NEW, _DEL, _CHANGE, or KUBELB_CMD_VIP_ANNOUNCE
+ * when the VIP's announcement state changed (v->announce_state is the new
+ * one); commands added to the ABI later are passed on as well.
+ */
 typedef int (*kubelb_event_cb)(int cmd, const struct kubelb_vip *v,
 			       void *data);
 int kubelb_events_subscribe(struct kubelb *h, struct kubelb_err *err);

@@ -488,6 +488,8 @@ static void vip_as_request(const struct kubelb_vip *v, struct kubelb_vip *req)
 			KUBELB_HAS(KUBELB_A_FLAGS) |
 			KUBELB_HAS(KUBELB_A_OWNER);
 	req->aggr_refs = 0;
+	req->announce_state = KUBELB_ANNOUNCE_IDLE;
+	req->announce_left = 0;
 	req->created = 0;
 	memset(req->stats, 0, sizeof(req->stats));
 }
@@ -652,47 +654,38 @@ int kubelb_vip_dump(struct kubelb *h, const struct kubelb_filter *f,
 	return dump_run(h, &h->genl, nlh, vip_dump_msg, &c, err);
 }
 
-struct get_ctx {
+struct doit_ctx {
 	struct kubelb_vip *out;
 	bool got;
 	struct kubelb_err err;
 };
 
-static void get_reply(void *data, size_t idx, const struct nlmsghdr *nlh)
+static void doit_reply(void *data, size_t idx, const struct nlmsghdr *nlh)
 {
-	struct get_ctx *c = data;
+	struct doit_ctx *c = data;
 
 	(void)idx;
 	if (kubelb_parse_vip(nlh, c->out, NULL) >= 0)
 		c->got = true;
 }
 
-static void get_ack(void *data, size_t idx, const struct kubelb_err *e)
+static void doit_ack(void *data, size_t idx, const struct kubelb_err *e)
 {
-	struct get_ctx *c = data;
+	struct doit_ctx *c = data;
 
 	(void)idx;
 	c->err = *e;
 }
 
-int kubelb_vip_get(struct kubelb *h, uint16_t family,
-		   const union kubelb_addr *addr, struct kubelb_vip *out,
-		   struct kubelb_err *err)
+/* Send one request that the kernel answers with one VIP message. */
+static int vip_doit(struct kubelb *h, struct nlmsghdr *nlh, uint32_t seq,
+		    struct kubelb_vip *out, struct kubelb_err *err)
 {
-	char buf[GENL_MSG_MAX];
-	struct get_ctx c = { .out = out };
-	struct txn_ops ops = { get_reply, get_ack, &c };
-	uint32_t seq = h->genl.seq++;
-	struct nlmsghdr *nlh;
+	struct kubelb_vip reply;
+	struct doit_ctx c = { .out = out ? out : &reply };
+	struct txn_ops ops = { doit_reply, doit_ack, &c };
 	int ret;
 
-	memset(err, 0, sizeof(*err));
-	nlh = kubelb_build_vip_get(buf, sizeof(buf), h->fam_id, seq, family,
-				   addr);
-	if (!nlh) {
-		kubelb_err_set(err, EINVAL, "cannot build request");
-		return -EINVAL;
-	}
 	ret = txn_run(h, &h->genl, nlh, nlh->nlmsg_len, seq, 1, &ops, err);
 	if (ret)
 		return ret;
@@ -705,6 +698,52 @@ int kubelb_vip_get(struct kubelb *h, uint16_t family,
 		return -EBADMSG;
 	}
 	return 0;
+}
+
+int kubelb_vip_get(struct kubelb *h, uint16_t family,
+		   const union kubelb_addr *addr, struct kubelb_vip *out,
+		   struct kubelb_err *err)
+{
+	char buf[GENL_MSG_MAX];
+	uint32_t seq = h->genl.seq++;
+	struct nlmsghdr *nlh;
+
+	memset(err, 0, sizeof(*err));
+	nlh = kubelb_build_vip_get(buf, sizeof(buf), h->fam_id, seq, family,
+				   addr);
+	if (!nlh) {
+		kubelb_err_set(err, EINVAL, "cannot build request");
+		return -EINVAL;
+	}
+	return vip_doit(h, nlh, seq, out, err);
+}
+
+int kubelb_vip_announce(struct kubelb *h, uint16_t family,
+			const union kubelb_addr *addr, uint32_t ifindex,
+			struct kubelb_vip *out, struct kubelb_err *err)
+{
+	char buf[GENL_MSG_MAX];
+	uint32_t seq = h->genl.seq++;
+	struct nlmsghdr *nlh;
+	int ret;
+
+	memset(err, 0, sizeof(*err));
+	nlh = kubelb_build_vip_announce(buf, sizeof(buf), h->fam_id, seq,
+					family, addr, ifindex);
+	if (!nlh) {
+		kubelb_err_set(err, EINVAL, "cannot build request");
+		return -EINVAL;
+	}
+	ret = vip_doit(h, nlh, seq, out, err);
+	/*
+	 * The generic netlink core rejects a command the family does not
+	 * know with a bare -EOPNOTSUPP: "Operation not supported" alone would
+	 * not tell the operator that the module is what is too old.
+	 */
+	if (ret == -EOPNOTSUPP && !err->msg[0])
+		kubelb_err_set(err, EOPNOTSUPP,
+			       "announcements not supported by this kubelb module (too old)");
+	return ret;
 }
 
 struct fib_ctx {

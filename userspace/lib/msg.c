@@ -52,6 +52,19 @@ const char *kubelb_mode_name(uint8_t mode)
 	return NULL;
 }
 
+const char *kubelb_announce_name(uint8_t state)
+{
+	switch (state) {
+	case KUBELB_ANNOUNCE_IDLE:
+		return "idle";
+	case KUBELB_ANNOUNCE_BURST:
+		return "burst";
+	case KUBELB_ANNOUNCE_PERIODIC:
+		return "periodic";
+	}
+	return NULL;
+}
+
 const char *kubelb_err_str(const struct kubelb_err *e)
 {
 	if (e->msg[0])
@@ -160,21 +173,43 @@ struct nlmsghdr *kubelb_build_vip_new(void *buf, size_t len, uint16_t fam_id,
 	return nlh;
 }
 
-struct nlmsghdr *kubelb_build_vip_del(void *buf, size_t len, uint16_t fam_id,
-				      uint32_t seq, uint16_t family,
-				      const union kubelb_addr *addr,
-				      uint32_t ifindex)
+/* A request naming one VIP, optionally only if held by device ifindex. */
+static struct nlmsghdr *build_vip_addressed(void *buf, size_t len,
+					    uint16_t fam_id, uint32_t seq,
+					    uint8_t cmd, uint16_t family,
+					    const union kubelb_addr *addr,
+					    uint32_t ifindex)
 {
 	struct nlmsghdr *nlh;
 
-	nlh = genl_hdr(buf, len, fam_id, NLM_F_REQUEST | NLM_F_ACK, seq,
-		       KUBELB_CMD_VIP_DEL, KUBELB_GENL_VERSION);
+	nlh = genl_hdr(buf, len, fam_id, NLM_F_REQUEST | NLM_F_ACK, seq, cmd,
+		       KUBELB_GENL_VERSION);
 	if (!nlh || !put_addr(nlh, len, family, addr))
 		return NULL;
 	if (ifindex &&
 	    !mnl_attr_put_u32_check(nlh, len, KUBELB_A_IFINDEX, ifindex))
 		return NULL;
 	return nlh;
+}
+
+struct nlmsghdr *kubelb_build_vip_del(void *buf, size_t len, uint16_t fam_id,
+				      uint32_t seq, uint16_t family,
+				      const union kubelb_addr *addr,
+				      uint32_t ifindex)
+{
+	return build_vip_addressed(buf, len, fam_id, seq, KUBELB_CMD_VIP_DEL,
+				   family, addr, ifindex);
+}
+
+struct nlmsghdr *kubelb_build_vip_announce(void *buf, size_t len,
+					   uint16_t fam_id, uint32_t seq,
+					   uint16_t family,
+					   const union kubelb_addr *addr,
+					   uint32_t ifindex)
+{
+	return build_vip_addressed(buf, len, fam_id, seq,
+				   KUBELB_CMD_VIP_ANNOUNCE, family, addr,
+				   ifindex);
 }
 
 struct nlmsghdr *kubelb_build_vip_get(void *buf, size_t len, uint16_t fam_id,
@@ -442,6 +477,16 @@ static int parse_vip_attrs(const void *payload, size_t plen,
 			ok = mnl_attr_validate(a, MNL_TYPE_U32);
 			if (!ok)
 				v->aggr_refs = mnl_attr_get_u32(a);
+			break;
+		case KUBELB_A_ANNOUNCE_STATE:
+			ok = mnl_attr_validate(a, MNL_TYPE_U8);
+			if (!ok)
+				v->announce_state = mnl_attr_get_u8(a);
+			break;
+		case KUBELB_A_ANNOUNCE_LEFT:
+			ok = mnl_attr_validate(a, MNL_TYPE_U32);
+			if (!ok)
+				v->announce_left = mnl_attr_get_u32(a);
 			break;
 		case KUBELB_A_PREV:
 			if (depth || !prev)

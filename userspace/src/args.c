@@ -33,10 +33,12 @@ void usage(FILE *f)
 	      "       kubelbctl vip del ADDR [dev DEV]\n"
 	      "       kubelbctl [-j] [-s] vip show [dev DEV] [ADDR]\n"
 	      "       kubelbctl vip flush [dev DEV]\n"
+	      "       kubelbctl [-j] [-s] vip announce ADDR [dev DEV]\n"
 	      "       kubelbctl [-j] monitor\n"
 	      "       kubelbctl -b FILE     (one command a line, '#' comments, \"-\" = stdin)\n"
 	      "       kubelbctl help\n"
-	      "DEV defaults to " KUBELB_DEFAULT_DEV " for add, replace and flush.\n", f);
+	      "DEV defaults to " KUBELB_DEFAULT_DEV " for add, replace and flush;\n"
+	      "del and announce without dev act on whichever device holds ADDR.\n", f);
 }
 
 static bool looks_like_addr(const char *s)
@@ -262,7 +264,7 @@ int parse_args(int argc, char **argv, struct cmd *c, bool in_batch,
 			    argv[0]);
 	if (argc < 2)
 		return fail(err, len,
-			    "vip: missing subcommand (add, replace, del, show, flush)");
+			    "vip: missing subcommand (add, replace, del, show, flush, announce)");
 	sub = argv[1];
 	argc -= 2;
 	argv += 2;
@@ -293,11 +295,17 @@ int parse_args(int argc, char **argv, struct cmd *c, bool in_batch,
 		c->kind = CMD_VIP_FLUSH;
 		if (parse_vip(argc, argv, c, KW_DEV, err, len))
 			return -1;
+	} else if (!strcmp(sub, "announce")) {
+		c->kind = CMD_VIP_ANNOUNCE;
+		if (parse_vip(argc, argv, c, KW_DEV | KW_ADDR, err, len))
+			return -1;
+		if (!c->has_addr)
+			return fail(err, len, "address: missing (ADDR)");
 	} else if (!strcmp(sub, "help")) {
 		c->kind = CMD_HELP;
 	} else {
 		return fail(err, len,
-			    "vip %.64s: unknown subcommand (add, replace, del, show, flush)",
+			    "vip %.64s: unknown subcommand (add, replace, del, show, flush, announce)",
 			    sub);
 	}
 	return 0;

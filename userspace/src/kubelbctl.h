@@ -19,6 +19,7 @@ enum cmd_kind {
 	CMD_VIP_DEL,
 	CMD_VIP_SHOW,
 	CMD_VIP_FLUSH,
+	CMD_VIP_ANNOUNCE,
 	CMD_MONITOR,
 	CMD_BATCH,
 };
@@ -59,11 +60,31 @@ int parse_args(int argc, char **argv, struct cmd *c, bool in_batch,
  */
 int split_line(char *line, char **argv, int max, char *err, size_t errlen);
 
-/* Text show line (without newline):
- * ADDR/PLEN dev DEV mode MODE[ link IF][ service S][ owner N][ fib-missing] */
+/* format_vip_line() flags */
+#define VIP_LINE_FIB_MISSING	1u	/* append " fib-missing" */
+#define VIP_LINE_ANNOUNCE_IDLE	2u	/* say "announce idle" too */
+
+/*
+ * Text show line (without newline):
+ * ADDR/PLEN dev DEV mode MODE[ link IF][ service S][ owner N][ ANNOUNCE]
+ *	[ fib-missing]
+ * ANNOUNCE is "announcing N left" during a burst, "announce periodic",
+ * or "announce NUMBER" for a state newer than this tool; nothing when idle
+ * unless VIP_LINE_ANNOUNCE_IDLE ("announce idle").
+ */
 int format_vip_line(char *buf, size_t len, const struct kubelb_vip *v,
-		    const char *dev, const char *link, bool fib_missing);
+		    const char *dev, const char *link, unsigned int flags);
 int format_stats_line(char *buf, size_t len, const struct kubelb_vip *v);
+/* "add", "del", "change", "announce"; NULL for events the monitor skips */
+const char *monitor_event_name(int cmd);
+/*
+ * Monitor text line: "EVENT " and the show line (no fib-missing); announce
+ * events always carry the state, "announce idle" included. -1 for events
+ * the monitor skips.
+ */
+int format_event_line(char *buf, size_t len, int cmd,
+		      const struct kubelb_vip *v, const char *dev,
+		      const char *link);
 /* JSON object (unformatted, no newline), caller frees. event may be NULL;
  * fib_missing < 0 leaves out the key. */
 char *format_vip_json(const struct kubelb_vip *v, const char *dev,

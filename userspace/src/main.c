@@ -102,9 +102,13 @@ static const char *index_to_name(struct ctx *x, unsigned int idx)
 	return x->names[slot].name;
 }
 
+/*
+ * One VIP as text or JSON. fib_missing < 0: unknown (not printed);
+ * event: the KUBELB_CMD_* of a monitor event, KUBELB_CMD_UNSPEC outside
+ * the monitor.
+ */
 static void print_vip(struct ctx *x, const struct kubelb_vip *v, bool json,
-		      bool stats, int fib_missing, const char *event,
-		      bool *first)
+		      bool stats, int fib_missing, int event, bool *first)
 {
 	char dev[IFNAMSIZ + 8], link[IFNAMSIZ + 8];
 	char line[512];
@@ -116,7 +120,7 @@ static void print_vip(struct ctx *x, const struct kubelb_vip *v, bool json,
 		link[0] = '\0';
 	if (json) {
 		char *s = format_vip_json(v, dev, link, fib_missing, stats,
-					  event);
+					  monitor_event_name(event));
 
 		if (!s)
 			return;
@@ -130,9 +134,11 @@ static void print_vip(struct ctx *x, const struct kubelb_vip *v, bool json,
 		free(s);
 		return;
 	}
-	if (event)
-		printf("%s ", event);
-	format_vip_line(line, sizeof(line), v, dev, link, fib_missing > 0);
+	if (event != KUBELB_CMD_UNSPEC)
+		format_event_line(line, sizeof(line), event, v, dev, link);
+	else
+		format_vip_line(line, sizeof(line), v, dev, link,
+				fib_missing > 0 ? VIP_LINE_FIB_MISSING : 0);
 	puts(line);
 	if (stats) {
 		format_stats_line(line, sizeof(line), v);
@@ -162,8 +168,8 @@ static int flush_pending(struct ctx *x)
 			   (p->json || p->stats)) {
 			bool first = true;
 
-			print_vip(x, &q->vip, p->json, p->stats, 0, NULL,
-				  p->json ? &first : NULL);
+			print_vip(x, &q->vip, p->json, p->stats, 0,
+				  KUBELB_CMD_UNSPEC, p->json ? &first : NULL);
 			if (p->json)
 				puts("]");
 		}
@@ -257,7 +263,7 @@ static int show_one(const struct kubelb_vip *v, void *data)
 	struct show_ctx *s = data;
 	int miss = kubelb_fib_missing(&s->fib, v) ? 1 : 0;
 
-	print_vip(s->x, v, s->c->json, s->c->stats, miss, NULL,
+	print_vip(s->x, v, s->c->json, s->c->stats, miss, KUBELB_CMD_UNSPEC,
 		  s->c->json ? &s->first : NULL);
 	return 0;
 }
@@ -329,6 +335,39 @@ static int do_flush(struct ctx *x, const struct cmd *c)
 	return 0;
 }
 
+static int do_announce(struct ctx *x, const struct cmd *c)
+{
+	struct kubelb_err err;
+	struct kubelb_vip v;
+	unsigned int idx = 0;
+
+	if (open_handle(x))
+		return -1;
+	/* like del: without dev, whichever device holds the VIP */
+	if (c->has_dev) {
+		idx = name_to_index(x, c->dev);
+		if (!idx) {
+			report(x, "dev %s: no such device", c->dev);
+			return -1;
+		}
+	}
+	if (kubelb_vip_announce(x->h, c->family, &c->addr, idx, &v,
+				&err) < 0) {
+		report(x, "%s: %s", c->addr_str, kubelb_err_str(&err));
+		return -1;
+	}
+	/* as add does: silent unless asked; the FIB was not looked at */
+	if (c->json || c->stats) {
+		bool first = true;
+
+		print_vip(x, &v, c->json, c->stats, -1, KUBELB_CMD_UNSPEC,
+			  c->json ? &first : NULL);
+		if (c->json)
+			puts("]");
+	}
+	return 0;
+}
+
 /* ---- monitor ---- */
 
 struct mon_ctx {
@@ -339,22 +378,10 @@ struct mon_ctx {
 static int mon_event(int cmd, const struct kubelb_vip *v, void *data)
 {
 	struct mon_ctx *m = data;
-	const char *ev;
 
-	switch (cmd) {
-	case KUBELB_CMD_VIP_NEW:
-		ev = "add";
-		break;
-	case KUBELB_CMD_VIP_DEL:
-		ev = "del";
-		break;
-	case KUBELB_CMD_VIP_CHANGE:
-		ev = "change";
-		break;
-	default:
+	if (!monitor_event_name(cmd))
 		return 0;
-	}
-	print_vip(m->x, v, m->json, false, -1, ev, NULL);
+	print_vip(m->x, v, m->json, false, -1, cmd, NULL);
 	fflush(stdout);
 	return 0;
 }
@@ -464,6 +491,8 @@ static int run_cmd(struct ctx *x, const struct cmd *c)
 		return do_show(x, c);
 	case CMD_VIP_FLUSH:
 		return do_flush(x, c);
+	case CMD_VIP_ANNOUNCE:
+		return do_announce(x, c);
 	case CMD_MONITOR:
 		return do_monitor(x, c);
 	case CMD_BATCH:

@@ -22,10 +22,20 @@ static const char *mode_str(uint8_t mode, char *buf, size_t len)
 	return buf;
 }
 
-int format_vip_line(char *buf, size_t len, const struct kubelb_vip *v,
-		    const char *dev, const char *link, bool fib_missing)
+static const char *announce_str(uint8_t state, char *buf, size_t len)
 {
-	char a[INET6_ADDRSTRLEN], mb[8];
+	const char *s = kubelb_announce_name(state);
+
+	if (s)
+		return s;
+	snprintf(buf, len, "%u", state);
+	return buf;
+}
+
+int format_vip_line(char *buf, size_t len, const struct kubelb_vip *v,
+		    const char *dev, const char *link, unsigned int flags)
+{
+	char a[INET6_ADDRSTRLEN], mb[8], ab[8];
 	size_t n;
 
 	if (!inet_ntop(v->family, v->addr.b, a, sizeof(a)))
@@ -39,7 +49,14 @@ int format_vip_line(char *buf, size_t len, const struct kubelb_vip *v,
 		APPEND(" service %s", v->service);
 	if (v->owner)
 		APPEND(" owner %" PRIu32, v->owner);
-	if (fib_missing)
+	/* idle is the normal state: only worth a word when asked for it */
+	if (v->announce_state == KUBELB_ANNOUNCE_BURST)
+		APPEND(" announcing %" PRIu32 " left", v->announce_left);
+	else if (v->announce_state != KUBELB_ANNOUNCE_IDLE ||
+		 (flags & VIP_LINE_ANNOUNCE_IDLE))
+		APPEND(" announce %s",
+		       announce_str(v->announce_state, ab, sizeof(ab)));
+	if (flags & VIP_LINE_FIB_MISSING)
 		APPEND(" fib-missing");
 #undef APPEND
 	return n < len ? (int)n : -1;
@@ -58,6 +75,41 @@ int format_stats_line(char *buf, size_t len, const struct kubelb_vip *v)
 	return n >= 0 && (size_t)n < len ? n : -1;
 }
 
+const char *monitor_event_name(int cmd)
+{
+	switch (cmd) {
+	case KUBELB_CMD_VIP_NEW:
+		return "add";
+	case KUBELB_CMD_VIP_DEL:
+		return "del";
+	case KUBELB_CMD_VIP_CHANGE:
+		return "change";
+	case KUBELB_CMD_VIP_ANNOUNCE:
+		return "announce";
+	}
+	return NULL;
+}
+
+int format_event_line(char *buf, size_t len, int cmd,
+		      const struct kubelb_vip *v, const char *dev,
+		      const char *link)
+{
+	const char *ev = monitor_event_name(cmd);
+	unsigned int flags = 0;
+	int n, m;
+
+	if (!ev)
+		return -1;
+	/* an announce event is about the state: say it even when idle */
+	if (cmd == KUBELB_CMD_VIP_ANNOUNCE)
+		flags |= VIP_LINE_ANNOUNCE_IDLE;
+	n = snprintf(buf, len, "%s ", ev);
+	if (n < 0 || (size_t)n >= len)
+		return -1;
+	m = format_vip_line(buf + n, len - n, v, dev, link, flags);
+	return m < 0 ? -1 : n + m;
+}
+
 /* u64 as an exact JSON number (cJSON numbers are doubles) */
 static cJSON *u64_json(uint64_t x)
 {
@@ -71,7 +123,7 @@ char *format_vip_json(const struct kubelb_vip *v, const char *dev,
 		      const char *link, int fib_missing, bool stats,
 		      const char *event)
 {
-	char a[INET6_ADDRSTRLEN], mb[8];
+	char a[INET6_ADDRSTRLEN], mb[8], ab[8];
 	cJSON *o = cJSON_CreateObject();
 	char *s;
 
@@ -91,6 +143,9 @@ char *format_vip_json(const struct kubelb_vip *v, const char *dev,
 		cJSON_AddStringToObject(o, "service", v->service);
 	cJSON_AddNumberToObject(o, "owner", v->owner);
 	cJSON_AddItemToObject(o, "created", u64_json(v->created));
+	cJSON_AddStringToObject(o, "announce", announce_str(v->announce_state,
+							     ab, sizeof(ab)));
+	cJSON_AddNumberToObject(o, "announce_left", v->announce_left);
 	if (fib_missing >= 0)
 		cJSON_AddBoolToObject(o, "fib_missing", fib_missing);
 	if (stats) {

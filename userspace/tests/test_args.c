@@ -91,6 +91,34 @@ static void test_commands(void)
 	   "-b FILE");
 	ok(P("vip show 10.1.1.1", &c) == 0 && c.has_addr && !c.has_dev,
 	   "vip show ADDR");
+
+	good("vip announce 192.0.2.1", CMD_VIP_ANNOUNCE);
+	good("vip announce 2001:db8::1 dev kube-lb1", CMD_VIP_ANNOUNCE);
+	good("-j vip announce 192.0.2.1", CMD_VIP_ANNOUNCE);
+	ok(P("vip announce 192.0.2.1", &c) == 0 && c.family == AF_INET &&
+	   c.addr.b[0] == 192 && c.addr.b[3] == 1 &&
+	   !strcmp(c.addr_str, "192.0.2.1") && !c.has_dev && !c.has_plen,
+	   "vip announce: address parsed; no dev means any device (as del)");
+	inet_pton(AF_INET6, "2001:db8::1", &a6);
+	ok(P("vip announce dev kube-lb1 2001:db8::1", &c) == 0 &&
+	   c.family == AF_INET6 && !memcmp(c.addr.b, &a6, 16) && c.has_dev &&
+	   !strcmp(c.dev, "kube-lb1"),
+	   "vip announce: dev before ADDR, IPv6");
+}
+
+/* A batch line goes through split_line and parse_args(in_batch). */
+static void test_batch_line(void)
+{
+	char line[] = "vip announce 192.0.2.5 dev kube-lb0   # takeover\n";
+	char *argv[8];
+	struct cmd c;
+	int argc = split_line(line, argv, 8, errbuf, sizeof(errbuf));
+
+	ok(argc == 5 && parse_args(argc, argv, &c, true, errbuf,
+				   sizeof(errbuf)) == 0 &&
+	   c.kind == CMD_VIP_ANNOUNCE && c.has_dev &&
+	   !strcmp(c.dev, "kube-lb0") && !strcmp(c.addr_str, "192.0.2.5"),
+	   "batch line: vip announce with a trailing comment");
 }
 
 static void test_errors(void)
@@ -136,6 +164,21 @@ static void test_errors(void)
 	bad("vip show dev", "dev: missing value");
 	bad("vip flush 10.0.0.1", "10.0.0.1: unknown keyword");
 	bad("vip flush dev", "dev: missing value");
+	bad("vip frob", "(add, replace, del, show, flush, announce)");
+	bad("vip announce", "address: missing (ADDR)");
+	bad("vip announce dev kube-lb0", "address: missing (ADDR)");
+	bad("vip announce 10.0.0.300",
+	    "address 10.0.0.300: not a valid IPv4 or IPv6 address");
+	bad("vip announce 2001:db8::g", "not a valid IPv4 or IPv6 address");
+	bad("vip announce 10.0.0.1/24", "prefix length not allowed here");
+	bad("vip announce 10.0.0.1 frobnicate", "frobnicate: unknown keyword");
+	bad("vip announce 10.0.0.1 mode local", "mode: unknown keyword");
+	bad("vip announce 10.0.0.1 link eth0", "link: unknown keyword");
+	bad("vip announce 10.0.0.1 10.0.0.2", "10.0.0.2: address already given");
+	bad("vip announce 10.0.0.1 dev", "dev: missing value");
+	bad("vip announce 10.0.0.1 dev a dev b", "dev: given more than once");
+	bad("vip announce 10.0.0.1 dev abcdefghijklmnopq",
+	    "dev abcdefghijklmnopq: invalid interface name");
 	bad("monitor vip", "vip: unknown keyword");
 	bad("-b", "-b: missing FILE");
 	bad("-b f vip show", "vip: unexpected argument after -b FILE");
@@ -183,4 +226,5 @@ void test_args(void)
 	test_commands();
 	test_errors();
 	test_split();
+	test_batch_line();
 }

@@ -217,6 +217,47 @@ static void test_vip_del_dump_flush(void)
 	   "vip flush: IFINDEX only");
 }
 
+static void test_vip_announce_req(void)
+{
+	char buf[512];
+	union kubelb_addr a4, a6;
+	struct nlmsghdr *nlh;
+	const struct nlattr *a;
+
+	v4(&a4, "192.0.2.10");
+	nlh = kubelb_build_vip_announce(buf, sizeof(buf), FAM, 9, AF_INET, &a4,
+					0);
+	ok(nlh && nlh->nlmsg_type == FAM &&
+	   genl(nlh)->cmd == KUBELB_CMD_VIP_ANNOUNCE &&
+	   genl(nlh)->version == KUBELB_GENL_VERSION && nlh->nlmsg_seq == 9 &&
+	   nlh->nlmsg_flags == (NLM_F_REQUEST | NLM_F_ACK),
+	   "vip announce: cmd 6, version, seq, flags exactly REQUEST|ACK");
+	a = nlh ? find(nlh, GOFF, KUBELB_A_ADDR) : NULL;
+	ok(a && mnl_attr_get_payload_len(a) == 4 &&
+	   !memcmp(mnl_attr_get_payload(a), a4.b, 4) &&
+	   mnl_attr_get_u16(find(nlh, GOFF, KUBELB_A_FAMILY)) == AF_INET &&
+	   count_attrs(nlh, GOFF) == 2,
+	   "vip announce without dev: FAMILY+ADDR only (any device)");
+	nlh = kubelb_build_vip_announce(buf, sizeof(buf), FAM, 9, AF_INET, &a4,
+					3);
+	a = nlh ? find(nlh, GOFF, KUBELB_A_IFINDEX) : NULL;
+	ok(a && mnl_attr_get_payload_len(a) == 4 && mnl_attr_get_u32(a) == 3 &&
+	   count_attrs(nlh, GOFF) == 3,
+	   "vip announce with dev: IFINDEX u32 3");
+	v6(&a6, "2001:db8::10");
+	nlh = kubelb_build_vip_announce(buf, sizeof(buf), FAM, 9, AF_INET6,
+					&a6, 0);
+	a = nlh ? find(nlh, GOFF, KUBELB_A_ADDR) : NULL;
+	ok(a && mnl_attr_get_payload_len(a) == 16 &&
+	   !memcmp(mnl_attr_get_payload(a), a6.b, 16) &&
+	   mnl_attr_get_u16(find(nlh, GOFF, KUBELB_A_FAMILY)) == AF_INET6,
+	   "vip announce v6: ADDR 16 bytes, FAMILY AF_INET6");
+	ok(kubelb_build_vip_announce(buf, 24, FAM, 1, AF_INET, &a4, 0) == NULL,
+	   "vip announce: too small buffer gives NULL");
+	ok(kubelb_build_vip_announce(buf, sizeof(buf), FAM, 1, 99, &a4, 0) ==
+	   NULL, "vip announce: unknown family gives NULL");
+}
+
 /* a canned kernel reply: NEW with stats, AGGR_REFS and PREV */
 static struct nlmsghdr *canned_reply(char *buf, size_t len)
 {
@@ -249,6 +290,8 @@ static struct nlmsghdr *canned_reply(char *buf, size_t len)
 	mnl_attr_put_u64(nlh, 200, 1);	/* unknown stat: ignored */
 	mnl_attr_nest_end(nlh, n);
 	mnl_attr_put_u32(nlh, KUBELB_A_AGGR_REFS, 2);
+	mnl_attr_put_u8(nlh, KUBELB_A_ANNOUNCE_STATE, KUBELB_ANNOUNCE_BURST);
+	mnl_attr_put_u32(nlh, KUBELB_A_ANNOUNCE_LEFT, 2);
 	n = mnl_attr_nest_start(nlh, KUBELB_A_PREV);
 	mnl_attr_put_u32(nlh, KUBELB_A_IFINDEX, 3);
 	mnl_attr_put_u16(nlh, KUBELB_A_FAMILY, AF_INET6);
@@ -286,6 +329,13 @@ static void test_parse_vip(void)
 	   "parse reply: stats nest (answered, suppressed, announced, rewritten)");
 	ok((v.present & KUBELB_HAS(KUBELB_A_AGGR_REFS)) && v.aggr_refs == 2,
 	   "parse reply: AGGR_REFS 2");
+	ok(v.announce_state == KUBELB_ANNOUNCE_BURST && v.announce_left == 2 &&
+	   (v.present & KUBELB_HAS(KUBELB_A_ANNOUNCE_STATE)) &&
+	   (v.present & KUBELB_HAS(KUBELB_A_ANNOUNCE_LEFT)),
+	   "parse reply: ANNOUNCE_STATE burst, ANNOUNCE_LEFT 2");
+	ok(p.announce_state == KUBELB_ANNOUNCE_IDLE && p.announce_left == 0 &&
+	   !(p.present & KUBELB_HAS(KUBELB_A_ANNOUNCE_STATE)),
+	   "parse reply: PREV without announce attributes is idle");
 	ok(p.present && p.ifindex == 3 && p.prefixlen == 48 &&
 	   p.mode == KUBELB_MODE_LOCAL && p.link == 2 &&
 	   (p.present & KUBELB_HAS(KUBELB_A_AGGR_REFS)) && p.aggr_refs == 0 &&
@@ -309,9 +359,15 @@ static void test_parse_vip(void)
 		mnl_attr_put(n2, KUBELB_A_ADDR, 4, a4.b);
 		mnl_attr_put_u32(n2, KUBELB_A_AGGR_REFS, 0);
 		memset(&p, 0xaa, sizeof(p));
+		memset(&v, 0xaa, sizeof(v));
 		ok(kubelb_parse_vip(n2, &v, &p) == KUBELB_CMD_VIP_DEL &&
 		   p.present == 0 && v.prefixlen == 32 && v.aggr_refs == 0,
 		   "parse DEL reply: no PREV, default prefixlen 32");
+		ok(v.announce_state == KUBELB_ANNOUNCE_IDLE &&
+		   v.announce_left == 0 &&
+		   !(v.present & (KUBELB_HAS(KUBELB_A_ANNOUNCE_STATE) |
+				  KUBELB_HAS(KUBELB_A_ANNOUNCE_LEFT))),
+		   "parse: no announce attributes (older kernel) is idle, 0 left");
 
 		/* 16-byte address with AF_INET: rejected */
 		memset(b2, 0, sizeof(b2));
@@ -335,6 +391,26 @@ static void test_parse_vip(void)
 		ok(kubelb_parse_vip(n2, &v, NULL) == -EINVAL,
 		   "parse: IFINDEX of 2 bytes is -EINVAL");
 
+		/* truncated announce attributes */
+		memset(b2, 0, sizeof(b2));
+		n2 = mnl_nlmsg_put_header(b2);
+		n2->nlmsg_type = FAM;
+		g = mnl_nlmsg_put_extra_header(n2, sizeof(*g));
+		mnl_attr_put_u16(n2, KUBELB_A_FAMILY, AF_INET);
+		mnl_attr_put(n2, KUBELB_A_ADDR, 4, a4.b);
+		mnl_attr_put_u16(n2, KUBELB_A_ANNOUNCE_LEFT, 1);
+		ok(kubelb_parse_vip(n2, &v, NULL) == -EINVAL,
+		   "parse: ANNOUNCE_LEFT of 2 bytes is -EINVAL");
+		memset(b2, 0, sizeof(b2));
+		n2 = mnl_nlmsg_put_header(b2);
+		n2->nlmsg_type = FAM;
+		g = mnl_nlmsg_put_extra_header(n2, sizeof(*g));
+		mnl_attr_put_u16(n2, KUBELB_A_FAMILY, AF_INET);
+		mnl_attr_put(n2, KUBELB_A_ADDR, 4, a4.b);
+		mnl_attr_put(n2, KUBELB_A_ANNOUNCE_STATE, 0, a4.b);
+		ok(kubelb_parse_vip(n2, &v, NULL) == -EINVAL,
+		   "parse: empty ANNOUNCE_STATE is -EINVAL");
+
 		/* missing address */
 		memset(b2, 0, sizeof(b2));
 		n2 = mnl_nlmsg_put_header(b2);
@@ -344,6 +420,62 @@ static void test_parse_vip(void)
 		ok(kubelb_parse_vip(n2, &v, NULL) == -EINVAL,
 		   "parse: missing ADDR is -EINVAL");
 	}
+}
+
+/* The events group's notification that a VIP's announcements changed. */
+static void test_parse_announce_event(void)
+{
+	char buf[512];
+	struct nlmsghdr *nlh;
+	struct genlmsghdr *g;
+	struct kubelb_vip v;
+	union kubelb_addr a;
+
+	memset(buf, 0, sizeof(buf));
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = FAM;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->cmd = KUBELB_CMD_VIP_ANNOUNCE;
+	g->version = KUBELB_GENL_VERSION;
+	v4(&a, "192.0.2.77");
+	mnl_attr_put_u32(nlh, KUBELB_A_IFINDEX, 4);
+	mnl_attr_put_u16(nlh, KUBELB_A_FAMILY, AF_INET);
+	mnl_attr_put(nlh, KUBELB_A_ADDR, 4, a.b);
+	mnl_attr_put_u8(nlh, KUBELB_A_MODE, KUBELB_MODE_LOCAL);
+	mnl_attr_put_u32(nlh, KUBELB_A_LINK, 2);
+	mnl_attr_put_u8(nlh, KUBELB_A_ANNOUNCE_STATE, KUBELB_ANNOUNCE_PERIODIC);
+	mnl_attr_put_u32(nlh, KUBELB_A_ANNOUNCE_LEFT, 0);
+	ok(kubelb_parse_vip(nlh, &v, NULL) == KUBELB_CMD_VIP_ANNOUNCE &&
+	   v.announce_state == KUBELB_ANNOUNCE_PERIODIC &&
+	   v.announce_left == 0 && v.mode == KUBELB_MODE_LOCAL && v.link == 2 &&
+	   !memcmp(v.addr.b, a.b, 4),
+	   "parse announce event: cmd VIP_ANNOUNCE, state periodic, the VIP");
+	ok(!strcmp(kubelb_announce_name(KUBELB_ANNOUNCE_IDLE), "idle") &&
+	   !strcmp(kubelb_announce_name(KUBELB_ANNOUNCE_BURST), "burst") &&
+	   !strcmp(kubelb_announce_name(KUBELB_ANNOUNCE_PERIODIC), "periodic") &&
+	   !kubelb_announce_name(KUBELB_ANNOUNCE_MAX + 1),
+	   "announce state names; NULL for a state newer than the library");
+}
+
+/* Reply-only fields of a VIP taken from a dump never go back to the kernel. */
+static void test_vip_new_reply_fields(void)
+{
+	char buf[512];
+	struct kubelb_vip v = { 0 };
+	struct nlmsghdr *nlh;
+
+	v.family = AF_INET;
+	v4(&v.addr, "192.0.2.10");
+	v.ifindex = 5;
+	v.announce_state = KUBELB_ANNOUNCE_BURST;
+	v.announce_left = 2;
+	v.present = KUBELB_HAS(KUBELB_A_ANNOUNCE_STATE) |
+		    KUBELB_HAS(KUBELB_A_ANNOUNCE_LEFT);
+	nlh = kubelb_build_vip_new(buf, sizeof(buf), FAM, 1, &v, true);
+	ok(nlh && !find(nlh, GOFF, KUBELB_A_ANNOUNCE_STATE) &&
+	   !find(nlh, GOFF, KUBELB_A_ANNOUNCE_LEFT) &&
+	   count_attrs(nlh, GOFF) == 3,
+	   "vip replace from a parsed VIP: announce state not sent");
 }
 
 /* an NLMSG_ERROR as the kernel builds it, optionally with extack */
@@ -620,7 +752,10 @@ void test_msg(void)
 	test_getfamily();
 	test_vip_new();
 	test_vip_del_dump_flush();
+	test_vip_announce_req();
+	test_vip_new_reply_fields();
 	test_parse_vip();
+	test_parse_announce_event();
 	test_parse_err();
 	test_routes();
 	test_plan();

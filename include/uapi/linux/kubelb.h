@@ -51,7 +51,25 @@
  *	Each deleted VIP is sent to the "events" group as KUBELB_CMD_VIP_DEL.
  *
  * KUBELB_CMD_VIP_CHANGE
- *	Notification only (never accepted as a request): a VIP was replaced.
+ *	Notification only (never accepted as a request): a VIP was replaced,
+ *	or the kernel changed it (a local VIP whose link was unregistered
+ *	becomes virtual).
+ *
+ * KUBELB_CMD_VIP_ANNOUNCE (CAP_NET_ADMIN over the namespace)
+ *	Starts a new burst of announcements for a local VIP: gratuitous ARP
+ *	(IPv4) or unsolicited Neighbor Advertisements with the override flag
+ *	(IPv6) on its link, the first at once, then every garp_interval_ms
+ *	until garp_count were sent (module parameters). Requires
+ *	KUBELB_A_FAMILY, KUBELB_A_ADDR; if KUBELB_A_IFINDEX is given the VIP
+ *	must belong to that device. Fails with -EINVAL for a virtual VIP and
+ *	-ENETDOWN when the link is down. Replies with a
+ *	KUBELB_CMD_VIP_ANNOUNCE message describing the VIP.
+ *	As a notification on the "events" group: the VIP's announcement state
+ *	(KUBELB_A_ANNOUNCE_STATE) changed (a deleted VIP gets its
+ *	KUBELB_CMD_VIP_DEL only). The kernel starts a burst by itself whenever
+ *	a VIP becomes local on a link (created local, or replaced from virtual
+ *	or from another link; a replace keeping the link starts none) and when
+ *	that link comes up, regains carrier or changes its address.
  *
  * Routes
  * ------
@@ -91,6 +109,7 @@ enum kubelb_cmd {
 	KUBELB_CMD_VIP_DEL,
 	KUBELB_CMD_VIP_FLUSH,
 	KUBELB_CMD_VIP_CHANGE,
+	KUBELB_CMD_VIP_ANNOUNCE,
 
 	__KUBELB_CMD_MAX
 };
@@ -112,6 +131,23 @@ enum kubelb_vip_mode {
 };
 
 #define KUBELB_MODE_MAX (__KUBELB_MODE_MAX - 1)
+
+/*
+ * enum kubelb_announce_state - where a local VIP's announcements stand
+ * @KUBELB_ANNOUNCE_IDLE: none pending.
+ * @KUBELB_ANNOUNCE_BURST: KUBELB_A_ANNOUNCE_LEFT more to send, one every
+ *	garp_interval_ms.
+ * @KUBELB_ANNOUNCE_PERIODIC: burst done; one every garp_refresh_ms.
+ */
+enum kubelb_announce_state {
+	KUBELB_ANNOUNCE_IDLE,
+	KUBELB_ANNOUNCE_BURST,
+	KUBELB_ANNOUNCE_PERIODIC,
+
+	__KUBELB_ANNOUNCE_MAX
+};
+
+#define KUBELB_ANNOUNCE_MAX (__KUBELB_ANNOUNCE_MAX - 1)
 
 /*
  * KUBELB_A_FLAGS bits. No flag is defined yet; any set bit is rejected so
@@ -154,6 +190,10 @@ enum kubelb_attr {
 	 * own KUBELB_A_AGGR_REFS (reply to KUBELB_CMD_VIP_NEW only)
 	 */
 	KUBELB_A_PREV,
+	/* u8: enum kubelb_announce_state (reply only) */
+	KUBELB_A_ANNOUNCE_STATE,
+	/* u32: announcements left in the current burst (reply only) */
+	KUBELB_A_ANNOUNCE_LEFT,
 
 	__KUBELB_A_MAX
 };
