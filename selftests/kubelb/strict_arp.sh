@@ -261,8 +261,11 @@ node_ping_from "$NS_NODE1" 10.9.0.200
 node_ping_from "$NS_NODE1" 10.9.0.201
 capture_stop CAP
 pkts=$(capture_read CAP)
+# One request per ping, or more when a reply is slow (TCG): count them all.
+reqs=$(cap_grep "^[0-9.]+ $MAC_NODE1 > .*Request who-has 10\.9\.0\.1 tell " "$pkts" | wc -l)
+check "node1 resolved the client once per ping at least (2 pings): $reqs requests" test "$reqs" -ge 2
 check_eq "node1's requests for the client, pinging from both addresses, have sender 10.9.0.11" \
-	"2" "$(cap_grep "^[0-9.]+ $MAC_NODE1 > .*Request who-has 10\.9\.0\.1 tell 10\.9\.0\.11," "$pkts" | wc -l)"
+	"$reqs" "$(cap_grep "^[0-9.]+ $MAC_NODE1 > .*Request who-has 10\.9\.0\.1 tell 10\.9\.0\.11," "$pkts" | wc -l)"
 check_eq "no ARP packet with either address as sender" "" \
 	"$(cap_grep "(tell 10\.9\.0\.20[01],|Reply 10\.9\.0\.20[01] is-at)" "$pkts")"
 
