@@ -17,11 +17,6 @@
 
 #include "kubelb.h"
 
-struct kubelb_dev_stats {
-	u64_stats_t		cnt[KUBELB_DSTAT_NUM];
-	struct u64_stats_sync	syncp;
-};
-
 struct kubelb_priv {
 	/*
 	 * Set under kubelb_net.lock once the device is being unregistered,
@@ -29,7 +24,7 @@ struct kubelb_priv {
 	 * a VIP after the device's VIPs were flushed.
 	 */
 	bool dead;
-	struct kubelb_dev_stats __percpu *stats;
+	struct kubelb_counters __percpu *stats;
 };
 
 /* ethtool -S names, in enum kubelb_dev_stat order. */
@@ -44,25 +39,19 @@ static const char kubelb_dev_stat_names[KUBELB_DSTAT_NUM][ETH_GSTRING_LEN] = {
 	[KUBELB_DSTAT_ANNOUNCE_FAILED]		= "announce_failed",
 };
 
-/* From the packet hooks (softirq) and from process context. */
 void kubelb_dev_stat_inc(struct net_device *dev, enum kubelb_dev_stat stat)
 {
 	struct kubelb_priv *priv = netdev_priv(dev);
-	struct kubelb_dev_stats *st;
-	unsigned long flags;
 
-	st = get_cpu_ptr(priv->stats);
-	flags = u64_stats_update_begin_irqsave(&st->syncp);
-	u64_stats_inc(&st->cnt[stat]);
-	u64_stats_update_end_irqrestore(&st->syncp, flags);
-	put_cpu_ptr(priv->stats);
+	kubelb_counter_inc(priv->stats, stat);
 }
 
 static int kubelb_dev_init(struct net_device *dev)
 {
 	struct kubelb_priv *priv = netdev_priv(dev);
 
-	priv->stats = netdev_alloc_pcpu_stats(struct kubelb_dev_stats);
+	BUILD_BUG_ON(KUBELB_DSTAT_NUM > KUBELB_COUNTERS_MAX);
+	priv->stats = kubelb_counters_alloc(KUBELB_DSTAT_NUM, GFP_KERNEL);
 	return priv->stats ? 0 : -ENOMEM;
 }
 
@@ -131,23 +120,8 @@ static void kubelb_get_ethtool_stats(struct net_device *dev,
 				     struct ethtool_stats *stats, u64 *data)
 {
 	struct kubelb_priv *priv = netdev_priv(dev);
-	u64 snap[KUBELB_DSTAT_NUM];
-	unsigned int start;
-	int cpu, i;
 
-	memset(data, 0, sizeof(u64) * KUBELB_DSTAT_NUM);
-	for_each_possible_cpu(cpu) {
-		const struct kubelb_dev_stats *st = per_cpu_ptr(priv->stats,
-								cpu);
-
-		do {
-			start = u64_stats_fetch_begin(&st->syncp);
-			for (i = 0; i < KUBELB_DSTAT_NUM; i++)
-				snap[i] = u64_stats_read(&st->cnt[i]);
-		} while (u64_stats_fetch_retry(&st->syncp, start));
-		for (i = 0; i < KUBELB_DSTAT_NUM; i++)
-			data[i] += snap[i];
-	}
+	kubelb_counters_read(priv->stats, KUBELB_DSTAT_NUM, data);
 }
 
 static const struct ethtool_ops kubelb_ethtool_ops = {

@@ -53,10 +53,17 @@ enum kubelb_stat {
 	KUBELB_STAT_NUM
 };
 
-struct kubelb_vip_stats {
-	u64_stats_t		cnt[KUBELB_STAT_NUM];
+/*
+ * A set of per-CPU u64 counters (a VIP's, a device's): kubelb_counters_*()
+ * in vip.c. @cnt holds as many as the set was allocated with.
+ */
+struct kubelb_counters {
 	struct u64_stats_sync	syncp;
+	u64_stats_t		cnt[];
 };
+
+/* The largest set: enum kubelb_dev_stat. */
+#define KUBELB_COUNTERS_MAX	8
 
 /* Device-wide totals of a kubelb device, shown by ethtool -S. */
 enum kubelb_dev_stat {
@@ -103,7 +110,7 @@ struct kubelb_vip {
 	u32				id;
 	u64				created_ns;
 	struct kubelb_aggr		*aggr;
-	struct kubelb_vip_stats __percpu *stats;
+	struct kubelb_counters __percpu *stats;
 	/* Announcements, under kubelb_net.lock; see announce.c. */
 	struct list_head		announce_node;
 	unsigned long			announce_due;
@@ -223,6 +230,10 @@ unsigned int kubelb_vip_flush(struct kubelb_net *kn,
 			      kubelb_del_cb_t cb, void *arg);
 int kubelb_vip_walk(struct kubelb_net *kn, const struct kubelb_filter *f,
 		    unsigned long *pos, kubelb_walk_fn_t fn, void *arg);
+struct kubelb_counters __percpu *kubelb_counters_alloc(unsigned int n, gfp_t gfp);
+void kubelb_counter_inc(struct kubelb_counters __percpu *c, unsigned int i);
+void kubelb_counters_read(struct kubelb_counters __percpu *c, unsigned int n,
+			  u64 *out);
 void kubelb_vip_stat_inc(struct kubelb_vip *vip, enum kubelb_stat stat);
 void kubelb_vip_stats_read(const struct kubelb_vip *vip,
 			   u64 out[KUBELB_STAT_NUM]);

@@ -182,13 +182,17 @@ static void kubelb_lookup(struct net *net, u16 family, const void *addr,
 	struct kubelb_vip *vip;
 	struct kubelb_key key;
 
+	bool foreign = family == AF_INET && atomic_read(&kn->foreign.nelems);
+
 	hit->vip = NULL;
 	hit->link = 0;
 	hit->holder = KUBELB_HOLDER_NONE;
 	hit->kdev = NULL;
+	/* Most namespaces hold nothing of ours: no hashing for their ARP/NDP. */
+	if (!READ_ONCE(kn->count) && !foreign)
+		return;
 	kubelb_key_init(&key, family, addr);
-	/* Most namespaces hold no VIP: skip hashing for their ARP/NDP. */
-	vip = READ_ONCE(kn->count) ? __kubelb_vip_lookup_rcu(kn, &key) : NULL;
+	vip = __kubelb_vip_lookup_rcu(kn, &key);
 	if (vip) {
 		hit->holder = KUBELB_HOLDER_VIP;
 		hit->vip = vip;
@@ -196,7 +200,7 @@ static void kubelb_lookup(struct net *net, u16 family, const void *addr,
 		hit->link = READ_ONCE(vip->cfg.link);
 		return;
 	}
-	if (family != AF_INET || !atomic_read(&kn->foreign.nelems))
+	if (!foreign)
 		return;
 	f = rhashtable_lookup(&kn->foreign, &key, kubelb_foreign_params);
 	if (f) {

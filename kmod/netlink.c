@@ -497,6 +497,33 @@ static void kubelb_nl_notify(struct net *net, struct sk_buff *skb)
 				KUBELB_NLGRP_EVENTS, GFP_KERNEL);
 }
 
+/*
+ * An event built when it happens, for changes nothing else waits on. A
+ * lost one tells listeners they missed something: they must resync.
+ */
+static void kubelb_nl_event(struct net *net, u32 portid, u32 seq, u8 cmd,
+			    const struct kubelb_vip *vip,
+			    unsigned int aggr_refs,
+			    const struct kubelb_result *res)
+{
+	struct sk_buff *skb;
+
+	if (!kubelb_nl_listening(net))
+		return;
+	skb = genlmsg_new(kubelb_nl_msg_size(), GFP_KERNEL);
+	if (!skb) {
+		genl_set_err(&kubelb_family, net, 0, KUBELB_NLGRP_EVENTS,
+			     -ENOBUFS);
+		return;
+	}
+	if (WARN_ON_ONCE(kubelb_nl_fill(skb, portid, seq, 0, cmd, vip,
+					aggr_refs, res))) {
+		nlmsg_free(skb);
+		return;
+	}
+	kubelb_nl_notify(net, skb);
+}
+
 /**
  * kubelb_nl_notify_vip - tell listeners about a VIP the kernel changed
  * @net: its namespace
@@ -508,27 +535,14 @@ void kubelb_nl_notify_vip(struct net *net, u8 cmd, struct kubelb_vip *vip,
 			  const struct kubelb_vip_cfg *prev)
 {
 	struct kubelb_result res = {};
-	struct sk_buff *skb;
 
-	if (!kubelb_nl_listening(net))
-		return;
-	skb = genlmsg_new(kubelb_nl_msg_size(), GFP_KERNEL);
-	if (!skb) {
-		genl_set_err(&kubelb_family, net, 0, KUBELB_NLGRP_EVENTS,
-			     -ENOBUFS);
-		return;
-	}
 	if (prev) {
 		res.replaced = true;
 		res.prev = *prev;
 		res.prev_aggr_refs = vip->aggr->refs;
 	}
-	if (WARN_ON_ONCE(kubelb_nl_fill(skb, 0, 0, 0, cmd, vip,
-					vip->aggr->refs, prev ? &res : NULL))) {
-		nlmsg_free(skb);
-		return;
-	}
-	kubelb_nl_notify(net, skb);
+	kubelb_nl_event(net, 0, 0, cmd, vip, vip->aggr->refs,
+			prev ? &res : NULL);
 }
 
 struct kubelb_nl_del_arg {
@@ -542,26 +556,10 @@ static void kubelb_nl_notify_del(struct kubelb_net *kn,
 				 unsigned int aggr_refs, void *arg)
 {
 	struct kubelb_nl_del_arg *da = arg;
-	struct sk_buff *skb;
 
 	kubelb_mc_set(vip, da->net, 0);
-	if (!kubelb_nl_listening(da->net))
-		return;
-
-	skb = genlmsg_new(kubelb_nl_msg_size(), GFP_KERNEL);
-	if (!skb) {
-		/* Tell listeners they missed something: they must resync. */
-		genl_set_err(&kubelb_family, da->net, 0, KUBELB_NLGRP_EVENTS,
-			     -ENOBUFS);
-		return;
-	}
-	if (WARN_ON_ONCE(kubelb_nl_fill(skb, da->portid, da->seq, 0,
-					KUBELB_CMD_VIP_DEL, vip, aggr_refs,
-					NULL))) {
-		nlmsg_free(skb);
-		return;
-	}
-	kubelb_nl_notify(da->net, skb);
+	kubelb_nl_event(da->net, da->portid, da->seq, KUBELB_CMD_VIP_DEL, vip,
+			aggr_refs, NULL);
 }
 
 /*

@@ -300,8 +300,7 @@ int kubelb_vip_add(struct kubelb_net *kn, const struct kubelb_vip_cfg *cfg,
 	vip = kzalloc(sizeof(*vip), GFP_KERNEL_ACCOUNT);
 	if (!vip)
 		return -ENOMEM;
-	vip->stats = __netdev_alloc_pcpu_stats(struct kubelb_vip_stats,
-					       GFP_KERNEL_ACCOUNT);
+	vip->stats = kubelb_counters_alloc(KUBELB_STAT_NUM, GFP_KERNEL_ACCOUNT);
 	if (!vip->stats) {
 		err = -ENOMEM;
 		goto err_free;
@@ -432,42 +431,75 @@ unsigned int kubelb_vip_flush(struct kubelb_net *kn,
 	return n;
 }
 
+/**
+ * kubelb_counters_alloc - a zeroed set of per-CPU counters
+ * @n: how many, at most KUBELB_COUNTERS_MAX
+ * @gfp: allocation flags
+ */
+struct kubelb_counters __percpu *kubelb_counters_alloc(unsigned int n, gfp_t gfp)
+{
+	struct kubelb_counters __percpu *c;
+	int cpu;
+
+	if (WARN_ON_ONCE(n > KUBELB_COUNTERS_MAX))
+		return NULL;
+	c = __alloc_percpu_gfp(sizeof(*c) + n * sizeof(u64_stats_t),
+			       __alignof__(struct kubelb_counters), gfp);
+	if (!c)
+		return NULL;
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(c, cpu)->syncp);
+	return c;
+}
+
 /*
  * Counters are bumped from softirq (packet hooks) as well as from process
  * context, hence the irqsave variant for 32-bit seqcount writers.
  */
-void kubelb_vip_stat_inc(struct kubelb_vip *vip, enum kubelb_stat stat)
+void kubelb_counter_inc(struct kubelb_counters __percpu *c, unsigned int i)
 {
-	struct kubelb_vip_stats *st;
+	struct kubelb_counters *st;
 	unsigned long flags;
 
-	st = get_cpu_ptr(vip->stats);
+	st = get_cpu_ptr(c);
 	flags = u64_stats_update_begin_irqsave(&st->syncp);
-	u64_stats_inc(&st->cnt[stat]);
+	u64_stats_inc(&st->cnt[i]);
 	u64_stats_update_end_irqrestore(&st->syncp, flags);
-	put_cpu_ptr(vip->stats);
+	put_cpu_ptr(c);
+}
+
+/* Sums the first @n counters of the set over all CPUs into @out. */
+void kubelb_counters_read(struct kubelb_counters __percpu *c, unsigned int n,
+			  u64 *out)
+{
+	u64 snap[KUBELB_COUNTERS_MAX];
+	unsigned int start, i;
+	int cpu;
+
+	memset(out, 0, sizeof(u64) * n);
+	for_each_possible_cpu(cpu) {
+		const struct kubelb_counters *st = per_cpu_ptr(c, cpu);
+
+		do {
+			start = u64_stats_fetch_begin(&st->syncp);
+			for (i = 0; i < n; i++)
+				snap[i] = u64_stats_read(&st->cnt[i]);
+		} while (u64_stats_fetch_retry(&st->syncp, start));
+
+		for (i = 0; i < n; i++)
+			out[i] += snap[i];
+	}
+}
+
+void kubelb_vip_stat_inc(struct kubelb_vip *vip, enum kubelb_stat stat)
+{
+	kubelb_counter_inc(vip->stats, stat);
 }
 
 void kubelb_vip_stats_read(const struct kubelb_vip *vip,
 			   u64 out[KUBELB_STAT_NUM])
 {
-	u64 snap[KUBELB_STAT_NUM];
-	unsigned int start;
-	int cpu, i;
-
-	memset(out, 0, sizeof(u64) * KUBELB_STAT_NUM);
-	for_each_possible_cpu(cpu) {
-		const struct kubelb_vip_stats *st = per_cpu_ptr(vip->stats, cpu);
-
-		do {
-			start = u64_stats_fetch_begin(&st->syncp);
-			for (i = 0; i < KUBELB_STAT_NUM; i++)
-				snap[i] = u64_stats_read(&st->cnt[i]);
-		} while (u64_stats_fetch_retry(&st->syncp, start));
-
-		for (i = 0; i < KUBELB_STAT_NUM; i++)
-			out[i] += snap[i];
-	}
+	kubelb_counters_read(vip->stats, KUBELB_STAT_NUM, out);
 }
 
 /**
