@@ -62,14 +62,8 @@ counters() {
 counters_are() { [ "$(counters "$1" "$2")" = "$3" ]; }
 
 # --- watchers: tcpdump on the client, monitor on node1, tracepoints ----------------
-bg_start TD nsexec "$NS_CLIENT" tcpdump -i eth0 -nn -U --immediate-mode \
-	-w "$TMPD/c0.pcap" 2>"$TMPD/td.err"
+capture_start TD "$NS_CLIENT" eth0 || exit_test
 bg_start MON nsexec "$NS_NODE1" "$KUBELBCTL" monitor >"$TMPD/mon.txt" 2>"$TMPD/mon.err"
-if ! wait_for 30 grep -q "listening on" "$TMPD/td.err"; then
-	fail "tcpdump did not start"
-	log_file "$TMPD/td.err"
-	exit_test
-fi
 # the monitor has subscribed once it prints a probe VIP
 ready=0
 for i in $(seq 1 30); do
@@ -185,9 +179,8 @@ check_klb_fails "vip announce of an unknown VIP" "no such VIP" "$NS_NODE1" vip a
 
 # --- what tcpdump saw on the client ----------------------------------------------------------
 sleep 0.5
-kill "$TD" 2>/dev/null
-wait "$TD" 2>/dev/null
-tcpdump -r "$TMPD/c0.pcap" -nn -e -v 2>/dev/null | grep -v '^[[:space:]]' >"$TMPD/c0.txt"
+capture_stop TD
+capture_read TD -v >"$TMPD/c0.txt"
 garps=$(grep -cE "^[0-9:.]+ $MAC_NODE1 > ff:ff:ff:ff:ff:ff, ethertype ARP .*Request who-has ${L4//./\\.}( \([^)]*\))? tell ${L4//./\\.}," "$TMPD/c0.txt")
 check_eq "client saw $((2 * COUNT)) gratuitous ARPs for $L4 from node1 (add + vip announce)" \
 	"$((2 * COUNT))" "$garps"
