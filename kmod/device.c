@@ -170,7 +170,8 @@ static void kubelb_setup(struct net_device *dev)
 	 * VIPs live in the table of the device's namespace; moving the
 	 * device would strand them there.
 	 */
-	dev->features |= NETIF_F_LLTX | NETIF_F_NETNS_LOCAL;
+	kubelb_dev_set_lltx(dev);
+	kubelb_dev_set_netns_local(dev);
 	eth_hw_addr_random(dev);
 
 	dev->min_mtu = ETH_MIN_MTU;

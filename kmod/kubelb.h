@@ -17,6 +17,8 @@
 #include <linux/xarray.h>
 #include <net/netlink.h>
 
+#include "compat.h"
+
 #define KUBELB_DRV_NAME		"kubelb"
 #define KUBELB_DRV_VERSION	"0.1.0"
 

@@ -938,7 +938,7 @@ struct kubelb_dump_ctx {
 
 static int kubelb_nl_dump_start(struct netlink_callback *cb)
 {
-	const struct genl_dumpit_info *info = genl_dumpit_info(cb);
+	struct nlattr **attrs = kubelb_dump_attrs(cb);
 	struct kubelb_dump_ctx *ctx = (void *)cb->ctx;
 
 	int err;
@@ -950,12 +950,12 @@ static int kubelb_nl_dump_start(struct netlink_callback *cb)
 	if (err)
 		return err;
 
-	if (info->attrs[KUBELB_A_ADDR]) {
-		NL_SET_ERR_MSG_ATTR(cb->extack, info->attrs[KUBELB_A_ADDR],
+	if (attrs[KUBELB_A_ADDR]) {
+		NL_SET_ERR_MSG_ATTR(cb->extack, attrs[KUBELB_A_ADDR],
 				    "address is not a dump filter (request one VIP without NLM_F_DUMP)");
 		return -EINVAL;
 	}
-	return kubelb_nl_parse_filter(info->attrs, KUBELB_CMD_VIP_GET,
+	return kubelb_nl_parse_filter(attrs, KUBELB_CMD_VIP_GET,
 				      &ctx->f, cb->extack);
 }
 
@@ -1049,8 +1049,8 @@ void kubelb_nl_dev_uninit(struct net_device *dev)
 	mutex_unlock(&kn->lock);
 }
 
-static int kubelb_nl_pre_doit(const struct genl_ops *ops, struct sk_buff *skb,
-			      struct genl_info *info)
+static int kubelb_nl_pre_doit(const struct kubelb_genl_doit_op *ops,
+			      struct sk_buff *skb, struct genl_info *info)
 {
 	return kubelb_nl_check_header(info->nlhdr, ops->cmd, info->extack);
 }

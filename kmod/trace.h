@@ -64,7 +64,7 @@ DECLARE_EVENT_CLASS(kubelb_vip_class,
 				   __entry->mode = vip->cfg.mode;
 				   __entry->link = vip->cfg.link;
 				   __entry->owner = vip->cfg.owner;
-				   __assign_str(service, vip->cfg.service);),
+				   kubelb_assign_str(service, vip->cfg.service);),
 		    TP_printk("ifindex=%d addr=%pISc/%u mode=%s link=%d owner=%u service=%s",
 			      __entry->ifindex, __entry->addr,
 			      __entry->prefixlen,
@@ -107,7 +107,7 @@ DECLARE_EVENT_CLASS(kubelb_neigh_class,
 							 vip);
 				   kubelb_trace_sockaddr(__entry->peer, family,
 							 peer);
-				   __assign_str(dev, dev->name);),
+				   kubelb_assign_str(dev, dev->name);),
 		    TP_printk("vip=%pISc dev=%s peer=%pISc", __entry->vip,
 			      __get_str(dev), __entry->peer)
 );
@@ -137,7 +137,7 @@ TRACE_EVENT(kubelb_rewrite,
 	    TP_fast_assign(__entry->vip = (__force u32)vip;
 			   __entry->peer = (__force u32)peer;
 			   __entry->sender = (__force u32)sender;
-			   __assign_str(dev, dev->name);),
+			   kubelb_assign_str(dev, dev->name);),
 	    TP_printk("vip=%pI4 dev=%s peer=%pI4 sender=%pI4", &__entry->vip,
 		      __get_str(dev), &__entry->peer, &__entry->sender)
 );
@@ -152,7 +152,7 @@ TRACE_EVENT(kubelb_announce,
 			     __string(dev, dev->name)),
 	    TP_fast_assign(kubelb_trace_addr(__entry->vip, vip);
 			   __entry->left = left;
-			   __assign_str(dev, dev->name);),
+			   kubelb_assign_str(dev, dev->name);),
 	    TP_printk("vip=%pISc dev=%s left=%u", __entry->vip,
 		      __get_str(dev), __entry->left)
 );

@@ -248,6 +248,27 @@ nsexec() {
 	"${_KLB_NSENTER[@]}" --net="/run/netns/$ns" "$cmd" "$@"
 }
 
+# nsexec_bg NS CMD [ARGS...]: CMD in namespace NS ("-" = the current one),
+# in the background, as a direct child of this shell (`nsexec ... &` would
+# fork a subshell running the function: its $! is not CMD's, and killing
+# it leaves CMD running). NSEXEC_PID gets CMD's pid. Redirect the call to
+# redirect CMD.
+NSEXEC_PID=
+nsexec_bg() {
+	local ns=$1 cmd=$2
+	shift 2
+	if [[ $cmd != */* ]]; then
+		hash "$cmd" 2>/dev/null && cmd=${BASH_CMDS[$cmd]}
+	fi
+	# <&0: keep our stdin (a background job's default is /dev/null)
+	if [ "$ns" = "-" ]; then
+		"$cmd" "$@" <&0 &
+	else
+		"${_KLB_NSENTER[@]}" --net="/run/netns/$ns" "$cmd" "$@" <&0 &
+	fi
+	NSEXEC_PID=$!
+}
+
 # KLB_PREFIX: a command to run kubelbctl under (e.g. setpriv ...), normally empty
 KLB_PREFIX=()
 klb() {
@@ -436,9 +457,15 @@ on_exit() { _KLB_ON_EXIT+=("$*"); }
 bg_start() {
 	local var=$1
 	shift
-	"$@" &
-	_KLB_BG+=($!)
-	printf -v "$var" '%s' "$!"
+	if [ "$1" = nsexec ]; then
+		shift
+		nsexec_bg "$@"
+	else
+		"$@" &
+		NSEXEC_PID=$!
+	fi
+	_KLB_BG+=("$NSEXEC_PID")
+	printf -v "$var" '%s' "$NSEXEC_PID"
 }
 
 # capture_start VAR NS DEV [FILTER...]: tcpdump on DEV in NS into

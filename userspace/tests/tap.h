@@ -16,5 +16,15 @@ void tap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void test_msg(void);
 void test_args(void);
 void test_output(void);
+void test_linebuf(void);
+void test_kubeconfig(void);
+void test_kobj(void);
+void test_store(void);
+void test_model(void);
+void test_staticsrc(void);
+void test_log(void);
+void test_report(void);
+void test_options(void);
+void test_reconcile(void);
 
 #endif

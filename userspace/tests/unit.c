@@ -41,6 +41,16 @@ int main(void)
 	test_msg();
 	test_args();
 	test_output();
+	test_linebuf();
+	test_kubeconfig();
+	test_kobj();
+	test_store();
+	test_model();
+	test_staticsrc();
+	test_log();
+	test_report();
+	test_options();
+	test_reconcile();
 	printf("1..%d\n", tap_count);
 	printf("# %d passed, %d failed\n", tap_count - tap_failed, tap_failed);
 	return tap_failed ? 1 : 0;
