@@ -5,8 +5,9 @@
  * Sources (kube-api watches, or a static file) feed the model; the model
  * hands over the decisions that changed; the reconciler makes the kernel
  * table match, touching only VIPs of AGENT_OWNER. Nothing is applied
- * before every source has listed and (with kube-api) our own Lease has
- * been written once, so a restart never withdraws what should stay.
+ * before every source has listed and (with kube-api) a write of our own
+ * Lease has come back through our watch, so a restart never withdraws
+ * what should stay.
  */
 #include <errno.h>
 #include <poll.h>
@@ -62,7 +63,6 @@ struct agent {
 	struct metrics *metrics;
 	struct agent_view view;
 	struct curl_waitfd fds[FD_MAX];
-	int inotify_wd;
 	const char *services_base;	/* file name part of --services */
 
 	bool applied_once;		/* start-of-day diff done */
@@ -75,7 +75,6 @@ struct agent {
 	uint64_t resync_at;		/* next full comparison with the kernel */
 	uint64_t reassert_at;		/* next re-assertion of annotations */
 	bool quit;
-	int exit_code;
 
 	/* Latency from a watch event's arrival to the kernel change: the
 	 * first event since the last flush, in microseconds. */
@@ -633,7 +632,7 @@ static void step(struct agent *a, uint64_t now)
 	a->first_event_us = 0;
 }
 
-static int run(struct agent *a)
+static void run(struct agent *a)
 {
 	while (!a->quit) {
 		uint64_t now = now_ms(), next = now + 1000;
@@ -686,7 +685,6 @@ static int run(struct agent *a)
 			a->fds[i].revents = 0;
 		step(a, now_ms());
 	}
-	return a->exit_code;
 }
 
 static void teardown(struct agent *a)
@@ -736,7 +734,9 @@ int main(int argc, char **argv)
 	alog(LOG_INFO, "starting", "node", a.o.node, "namespace",
 	     a.o.namespace, "dev", a.o.dev,
 	     "source", a.o.services ? a.o.services : "kube-api", NULL);
-	ret = setup(&a) ? 1 : run(&a);
+	ret = setup(&a) ? 1 : 0;
+	if (!ret)
+		run(&a);
 	teardown(&a);
 	curl_global_cleanup();
 	alog(LOG_INFO, "stopped", NULL);
