@@ -57,9 +57,10 @@ change_reaches() {
 	fi
 }
 
-# The agents' watch backoff (0.8 s doubling, per watch, reset after 2
-# minutes without an error) grows with every broken watch: the faults
-# aimed at one watch come first, the ones that break every watch last.
+# A watch whose stream breaks is resumed at once; failed requests go
+# through the backoff (0.8 s doubling, per watch, reset after 2 minutes
+# without an error): the faults aimed at one watch come first, the ones
+# that break every watch last.
 
 # --- the Leases watch broken again and again for 4 s ----------------------------------------
 # Lease renewals (other requests) still work: the agents are in contact
@@ -131,7 +132,7 @@ change_reaches "a garbage line in every watch" 8
 # again, and notice from the list alone that a Service is gone
 fault_json '{"kind":"expire","cut":true}'
 svc_del default/p31
-change_reaches "history expired (410 on re-watch)" 20
+change_reaches "history expired (410 on re-watch)" 10
 check_holders "... and the Service deleted meanwhile is withdrawn (relist)" 5 203.0.113.31 ""
 check_match "the agents logged the 410" 'expired|410' \
 	"$(cat "${AGENT_LOG[node1]}" "${AGENT_LOG[node2]}")"

@@ -14,11 +14,12 @@
  *    cJSON tree is freed at once. When the server ends the watch, it is
  *    resumed from the last resourceVersion seen (bookmarks included).
  *  - 410 (an ERROR event or an HTTP status) means the resourceVersion is
- *    too old: list again. Transport errors, other statuses and garbage
+ *    too old: list again. Failed requests, other statuses and garbage
  *    lines restart the watch after a backoff: 0.8 s doubling to 30 s,
  *    +-25% jitter, back to 0.8 s after 2 minutes without an error. A
- *    watch that ends within 1 s without an event counts as an error, so
- *    a server that closes at once is not hammered.
+ *    stream that was established is resumed at once when it ends or
+ *    breaks, unless it ended within 1 s without an event (then it counts
+ *    as an error, so a server that closes at once is not hammered).
  *
  * Noticing a dead or stalled server (within 30 s) while watches are quiet:
  *  - TCP keepalive after 10 s idle, probes every 5 s, 3 probes
@@ -753,6 +754,33 @@ static void watch_expired(struct kapi_watch *w, uint64_t now, bool was_list,
 	w->start_at = now;
 }
 
+/*
+ * The stream of an established watch ended, cleanly (WHY is NULL) or
+ * not. Like client-go's reflector, watch again at once from the last
+ * resourceVersion: a connection broken after a working stream (an
+ * apiserver restart, a proxy's idle timeout) says nothing bad about the
+ * next one, and backing off would delay every change made meanwhile.
+ * Only a watch that ends within 1 s without an event goes through the
+ * backoff, so that a server closing at once is not hammered.
+ */
+static void watch_stream_ended(struct kapi_watch *w, uint64_t now,
+			       const char *why)
+{
+	if (since(now, w->x.started_ms) < WATCH_QUICK_END_MS && !w->events) {
+		watch_retry_later(w, now, why ? why :
+				  "watch ended at once without events");
+		return;
+	}
+	w->fresh_rv = false;
+	if (why)
+		alog(LOG_INFO, "watch broken; resuming", "path", w->path,
+		     "error", why, "resource_version", w->rv, NULL);
+	else
+		alog(LOG_DEBUG, "watch ended; resuming", "path", w->path,
+		     "resource_version", w->rv, NULL);
+	w->start_at = now;
+}
+
 static void watch_done(struct kapi_watch *w, CURLcode res)
 {
 	struct kapi *k = w->k;
@@ -798,6 +826,10 @@ static void watch_done(struct kapi_watch *w, CURLcode res)
 	}
 	if (res != CURLE_OK) {
 		count_error(k, 0);
+		if (!was_list && status == 200) {
+			watch_stream_ended(w, now, xfer_error(&w->x, res));
+			return;
+		}
 		if (was_list)
 			watch_relist(w);
 		watch_retry_later(w, now, xfer_error(&w->x, res));
@@ -818,19 +850,8 @@ static void watch_done(struct kapi_watch *w, CURLcode res)
 		return;
 	}
 
-	/* the server ended the stream */
-	if (w->lb.len) {
-		watch_retry_later(w, now, "stream ended inside an event");
-		return;
-	}
-	if (since(now, w->x.started_ms) < WATCH_QUICK_END_MS && !w->events) {
-		watch_retry_later(w, now, "watch ended at once without events");
-		return;
-	}
-	w->fresh_rv = false;
-	alog(LOG_DEBUG, "watch ended; resuming", "path", w->path,
-	     "resource_version", w->rv, NULL);
-	w->start_at = now;
+	watch_stream_ended(w, now, w->lb.len ?
+			   "stream ended inside an event" : NULL);
 }
 
 static char *watch_url(struct kapi_watch *w, CURL *e)
