@@ -182,6 +182,7 @@ struct kapi {
 	struct kapi_req *reqs;		/* in flight or about to be added */
 	struct kapi_req *probe;
 	uint64_t last_server_ms;	/* last byte or answer from the server */
+	uint64_t progress;		/* bytes or ends of transfers seen */
 	uint64_t rng;
 	struct kapi_stats stats;
 };
@@ -612,6 +613,7 @@ static size_t watch_write(char *p, size_t size, size_t n, void *data)
 
 	w->last_byte_ms = now_ms();
 	k->last_server_ms = w->last_byte_ms;
+	k->progress++;
 	curl_easy_getinfo(w->x.easy, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200) {
 		/* an error Status: keep the start of it for the log */
@@ -1203,6 +1205,7 @@ static void process_done(struct kapi *k)
 	while ((msg = curl_multi_info_read(k->multi, &left))) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
+		k->progress++;
 		res = msg->data.result;
 		x = NULL;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
@@ -1224,7 +1227,7 @@ static int mcode_errno(CURLMcode mc)
 int kapi_poll(struct kapi *k, struct curl_waitfd *extra, unsigned int n,
 	      int timeout_ms)
 {
-	uint64_t now, next;
+	uint64_t now, next, progress = k->progress;
 	CURLMcode mc;
 	unsigned int i;
 	int running, wait;
@@ -1242,7 +1245,10 @@ int kapi_poll(struct kapi *k, struct curl_waitfd *extra, unsigned int n,
 	next = run_timers(k, now);
 	reqs_add(k);
 	wait = timeout_ms < 0 ? 60000 : timeout_ms;
-	if (next <= now)
+	/* Data that arrived while the caller was busy was just handed over
+	 * by that perform: the caller must act on it before anything sleeps
+	 * (the other fds are still looked at). */
+	if (next <= now || k->progress != progress)
 		wait = 0;
 	else if (next - now < (uint64_t)wait)
 		wait = (int)(next - now);
