@@ -50,6 +50,7 @@ const struct nla_policy kubelb_new_policy[KUBELB_A_MAX + 1] = {
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_PREV),
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_ANNOUNCE_STATE),
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_ANNOUNCE_LEFT),
+	[KUBELB_A_QUIET]	= { .type = NLA_FLAG },
 };
 
 const struct nla_policy kubelb_del_policy[KUBELB_A_MAX + 1] = {
@@ -68,6 +69,7 @@ const struct nla_policy kubelb_del_policy[KUBELB_A_MAX + 1] = {
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_PREV),
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_ANNOUNCE_STATE),
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_ANNOUNCE_LEFT),
+	KUBELB_POLICY_NOT_FOR(KUBELB_A_QUIET, KUBELB_CMD_VIP_DEL),
 };
 
 const struct nla_policy kubelb_get_policy[KUBELB_A_MAX + 1] = {
@@ -86,6 +88,7 @@ const struct nla_policy kubelb_get_policy[KUBELB_A_MAX + 1] = {
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_PREV),
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_ANNOUNCE_STATE),
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_ANNOUNCE_LEFT),
+	KUBELB_POLICY_NOT_FOR(KUBELB_A_QUIET, KUBELB_CMD_VIP_GET),
 };
 
 const struct nla_policy kubelb_flush_policy[KUBELB_A_MAX + 1] = {
@@ -104,6 +107,7 @@ const struct nla_policy kubelb_flush_policy[KUBELB_A_MAX + 1] = {
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_PREV),
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_ANNOUNCE_STATE),
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_ANNOUNCE_LEFT),
+	KUBELB_POLICY_NOT_FOR(KUBELB_A_QUIET, KUBELB_CMD_VIP_FLUSH),
 };
 
 const struct nla_policy kubelb_announce_policy[KUBELB_A_MAX + 1] = {
@@ -122,6 +126,7 @@ const struct nla_policy kubelb_announce_policy[KUBELB_A_MAX + 1] = {
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_PREV),
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_ANNOUNCE_STATE),
 	KUBELB_POLICY_REPLY_ONLY(KUBELB_A_ANNOUNCE_LEFT),
+	KUBELB_POLICY_NOT_FOR(KUBELB_A_QUIET, KUBELB_CMD_VIP_ANNOUNCE),
 };
 
 /* Must be a macro: NL_SET_ERR_MSG() wants a string literal. */
@@ -651,10 +656,11 @@ static void kubelb_nl_new_link(struct kubelb_net *kn, struct net *net,
 static int kubelb_nl_new(struct sk_buff *skb, struct genl_info *info)
 {
 	bool replace = info->nlhdr->nlmsg_flags & NLM_F_REPLACE;
+	bool quiet = nla_get_flag(info->attrs[KUBELB_A_QUIET]);
 	struct netlink_ext_ack *extack = info->extack;
 	struct net *net = genl_info_net(info);
 	struct kubelb_net *kn = kubelb_pernet(net);
-	struct sk_buff *reply, *event = NULL;
+	struct sk_buff *reply = NULL, *event = NULL;
 	struct kubelb_vip_cfg cfg;
 	struct kubelb_result res;
 	struct net_device *dev;
@@ -674,9 +680,11 @@ static int kubelb_nl_new(struct sk_buff *skb, struct genl_info *info)
 
 	/* Allocate up front: once the table changed, nothing may fail. */
 	err = -ENOMEM;
-	reply = genlmsg_new(kubelb_nl_msg_size(), GFP_KERNEL);
-	if (!reply)
-		goto out_dev;
+	if (!quiet) {
+		reply = genlmsg_new(kubelb_nl_msg_size(), GFP_KERNEL);
+		if (!reply)
+			goto out_dev;
+	}
 	if (kubelb_nl_listening(net)) {
 		event = genlmsg_new(kubelb_nl_msg_size(), GFP_KERNEL);
 		if (!event)
@@ -715,12 +723,14 @@ static int kubelb_nl_new(struct sk_buff *skb, struct genl_info *info)
 		event = NULL;
 	}
 	kubelb_nl_new_link(kn, net, &res);
-	WARN_ON_ONCE(kubelb_nl_fill(reply, info->snd_portid, info->snd_seq, 0,
-				    KUBELB_CMD_VIP_NEW, res.vip, res.aggr_refs,
-				    &res));
+	if (reply)
+		WARN_ON_ONCE(kubelb_nl_fill(reply, info->snd_portid,
+					    info->snd_seq, 0,
+					    KUBELB_CMD_VIP_NEW, res.vip,
+					    res.aggr_refs, &res));
 	kubelb_nl_unlock(kn, rtnl);
 	dev_put(dev);
-	return genlmsg_reply(reply, info);
+	return reply ? genlmsg_reply(reply, info) : 0;
 
 out_unlock:
 	kubelb_nl_unlock(kn, rtnl);

@@ -80,11 +80,12 @@ CTRL_ATTR_FAMILY_NAME = 2
 COMMANDS = {"get": 1, "new": 2, "del": 3, "flush": 4, "change": 5}
 ATTRS = ["unspec", "pad", "ifindex", "family", "addr", "prefixlen", "mode",
          "link", "service", "flags", "owner", "created", "stats", "aggr_refs",
-         "prev"]
+         "prev", "announce_state", "announce_left", "quiet"]
 ATTR_TYPES = {"ifindex": "u32", "family": "u16", "addr": "addr",
               "prefixlen": "u8", "mode": "u8", "link": "u32", "service": "str",
               "flags": "u32", "owner": "u32", "created": "u64",
-              "stats": "stats", "aggr_refs": "u32", "prev": "prev"}
+              "stats": "stats", "aggr_refs": "u32", "prev": "prev",
+              "announce_state": "u8", "announce_left": "u32"}
 STATS = ["unspec", "pad", "answered", "suppressed", "announced", "rewritten"]
 
 

@@ -73,6 +73,15 @@ check_match "NEW reply carries the creation time" "^reply: .*created=[1-9][0-9]{
 check_match "NEW acked" "^ok$" "$out"
 out=$(genl "$NS" new ifindex=u32:$IDX family=u16:2 addr=ip:10.0.0.2 prefixlen=u8:24 2>&1)
 check_match "second VIP in the same /24: AGGR_REFS=2" "^reply: .*aggr_refs=2" "$out"
+out=$(genl "$NS" new ifindex=u32:$IDX family=u16:2 addr=ip:10.0.0.3 prefixlen=u8:24 quiet=hex: 2>&1)
+check_eq "NEW with QUIET: acked, no reply" "ok" "$out"
+out=$(genl "$NS" get family=u16:2 addr=ip:10.0.0.3 2>&1)
+check_match "... and the VIP was created, sharing the aggregate" "^reply: cmd=1 .*addr=10\.0\.0\.3 .*aggr_refs=3" "$out"
+raw_expect "NEW with QUIET of an existing VIP: the failure is answered" EEXIST "" \
+	new ifindex=u32:$IDX family=u16:2 addr=ip:10.0.0.3 quiet=hex:
+raw_expect "QUIET on DEL" EINVAL "KUBELB_A_QUIET is not valid for KUBELB_CMD_VIP_DEL" \
+	del family=u16:2 addr=ip:10.0.0.3 quiet=hex:
+raw_ok "DEL of the quiet one" del family=u16:2 addr=ip:10.0.0.3
 
 # --- address / family ----------------------------------------------------------
 raw_expect "IPv4 family with a 3-byte address" EINVAL "address length does not match family" \

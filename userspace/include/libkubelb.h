@@ -113,11 +113,17 @@ enum kubelb_op_kind {
 /* ---- pure message builders; return NULL if buf is too small ---- */
 struct nlmsghdr *kubelb_build_getfamily(void *buf, size_t len, uint32_t seq,
 					const char *name);
-/* NEW: NLM_F_REQUEST|NLM_F_ACK, plus NLM_F_REPLACE if replace. Puts IFINDEX, FAMILY,
- * ADDR and every other field whose bit is set in v->present. */
+/* kubelb_build_vip_new() options */
+enum kubelb_new_opt {
+	KUBELB_NEW_REPLACE = 1 << 0,	/* NLM_F_REPLACE: create or replace */
+	KUBELB_NEW_QUIET = 1 << 1,	/* KUBELB_A_QUIET: no reply on success */
+};
+/* NEW: NLM_F_REQUEST|NLM_F_ACK and opts (enum kubelb_new_opt). Puts
+ * IFINDEX, FAMILY, ADDR and every other field whose bit is set in
+ * v->present. */
 struct nlmsghdr *kubelb_build_vip_new(void *buf, size_t len, uint16_t fam_id,
 				      uint32_t seq, const struct kubelb_vip *v,
-				      bool replace);
+				      unsigned int opts);
 /* DEL: FAMILY, ADDR, and IFINDEX if ifindex != 0. */
 struct nlmsghdr *kubelb_build_vip_del(void *buf, size_t len, uint16_t fam_id,
 				      uint32_t seq, uint16_t family,
@@ -148,9 +154,11 @@ struct nlmsghdr *kubelb_build_route_dump(void *buf, size_t len, uint32_t seq,
 					 uint16_t family, uint32_t oif);
 
 /* ---- pure parsers ---- */
-/* CTRL_CMD_NEWFAMILY reply: family id and the id of multicast group grp. */
+/* CTRL_CMD_NEWFAMILY reply: family id, the id of multicast group grp and
+ * the highest attribute the family knows (0 if not told). */
 int kubelb_parse_getfamily(const struct nlmsghdr *nlh, const char *grp,
-			   uint16_t *fam_id, uint32_t *grp_id);
+			   uint16_t *fam_id, uint32_t *grp_id,
+			   uint32_t *maxattr);
 /* A kubelb genl message (reply or event). Returns the genl cmd, or
  * -EINVAL if malformed. prev (may be NULL) gets KUBELB_A_PREV, with
  * prev->present == 0 when absent. */
@@ -204,7 +212,8 @@ size_t kubelb_batch_size(const struct kubelb *h);
 struct kubelb_req {
 	enum kubelb_op_kind op;
 	/* in: the VIP to add/replace (present bits) or delete (family, addr,
-	 * ifindex 0 = any device); out: the VIP as the kernel reported it */
+	 * ifindex 0 = any device); out: the VIP as the kernel reported it
+	 * (ADD: unchanged, the kernel is not asked to report a create) */
 	struct kubelb_vip vip;
 	struct kubelb_vip prev;	/* out: replaced VIP, prev.present == 0 if none */
 	struct kubelb_err err;	/* out: err.code == 0 on success */

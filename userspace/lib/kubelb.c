@@ -39,6 +39,7 @@ struct kubelb {
 	struct nlsock genl, rtnl, ev;
 	uint16_t fam_id;
 	uint32_t ev_grp;
+	uint32_t maxattr;	/* the loaded module's KUBELB_A_MAX */
 	size_t batch;
 	char *rbuf;
 };
@@ -90,7 +91,16 @@ static void sock_close(struct nlsock *s)
 }
 
 /*
- * Send n messages (seq0 .. seq0+n-1, each with NLM_F_ACK) in one sendmsg
+ * Which requests of a batch ask for an ack. Every ack is a message to
+ * allocate, queue and receive, costing about as much as a small request,
+ * so batches ask only for the last: the kernel handles the requests in
+ * order and answers every failure, asked or not, so when the last one's
+ * ack comes, those without an error have succeeded.
+ */
+enum txn_acks { TXN_ACK_EACH, TXN_ACK_LAST };
+
+/*
+ * Send n messages (seq0 .. seq0+n-1, built with NLM_F_ACK) in one sendmsg
  * and collect their replies and acks. on_reply gets every non-error
  * message, on_ack the final status of each request.
  */
@@ -98,13 +108,39 @@ struct txn_ops {
 	void (*on_reply)(void *data, size_t idx, const struct nlmsghdr *nlh);
 	void (*on_ack)(void *data, size_t idx, const struct kubelb_err *e);
 	void *data;
+	enum txn_acks acks;
 };
 
-static int txn_run(struct kubelb *h, struct nlsock *s, const void *buf,
+static void txn_set_acks(void *buf, size_t len, enum txn_acks acks)
+{
+	struct nlmsghdr *nlh = buf;
+	int rest = (int)len;
+
+	if (acks == TXN_ACK_EACH)
+		return;
+	for (; mnl_nlmsg_ok(nlh, rest); nlh = mnl_nlmsg_next(nlh, &rest))
+		if (rest > (int)NLMSG_ALIGN(nlh->nlmsg_len))	/* not last */
+			nlh->nlmsg_flags &= ~NLM_F_ACK;
+}
+
+/* Request idx of a batch is done with status e. */
+static void txn_done(const struct txn_ops *ops, unsigned char *done,
+		     size_t *pending, size_t idx, const struct kubelb_err *e)
+{
+	if (done[idx])
+		return;
+	done[idx] = 1;
+	(*pending)--;
+	if (ops->on_ack)
+		ops->on_ack(ops->data, idx, e);
+}
+
+static int txn_run(struct kubelb *h, struct nlsock *s, void *buf,
 		   size_t len, uint32_t seq0, size_t n,
 		   const struct txn_ops *ops, struct kubelb_err *err)
 {
-	size_t pending = n;
+	static const struct kubelb_err success;
+	size_t pending = n, i;
 	unsigned char *done;
 	ssize_t ret;
 
@@ -115,6 +151,7 @@ static int txn_run(struct kubelb *h, struct nlsock *s, const void *buf,
 		kubelb_err_set(err, ENOMEM, NULL);
 		return -ENOMEM;
 	}
+	txn_set_acks(buf, len, ops->acks);
 	ret = mnl_socket_sendto(s->nl, buf, len);
 	if (ret < 0 || (size_t)ret != len) {
 		set_sys_err(err, "netlink send");
@@ -149,12 +186,11 @@ static int txn_run(struct kubelb *h, struct nlsock *s, const void *buf,
 				struct kubelb_err e;
 
 				kubelb_parse_err(nlh, &e);
-				if (done[idx])
-					continue;
-				done[idx] = 1;
-				pending--;
-				if (ops->on_ack)
-					ops->on_ack(ops->data, idx, &e);
+				txn_done(ops, done, &pending, idx, &e);
+				if (ops->acks == TXN_ACK_LAST && idx == n - 1)
+					for (i = 0; i < n; i++)
+						txn_done(ops, done, &pending, i,
+							 &success);
 			} else if (nlh->nlmsg_type >= NLMSG_MIN_TYPE) {
 				if (ops->on_reply && !done[idx])
 					ops->on_reply(ops->data, idx, nlh);
@@ -228,7 +264,7 @@ static void getfamily_reply(void *data, size_t idx, const struct nlmsghdr *nlh)
 
 	(void)idx;
 	if (kubelb_parse_getfamily(nlh, KUBELB_MCGRP_EVENTS, &h->fam_id,
-				   &h->ev_grp) < 0)
+				   &h->ev_grp, &h->maxattr) < 0)
 		h->fam_id = 0;
 }
 
@@ -244,7 +280,7 @@ int kubelb_open(struct kubelb **hp, struct kubelb_err *err)
 	char buf[256];
 	struct kubelb *h;
 	struct nlmsghdr *nlh;
-	struct txn_ops ops = { getfamily_reply, NULL, NULL };
+	struct txn_ops ops = { getfamily_reply, NULL, NULL, TXN_ACK_EACH };
 	uint32_t seq;
 	size_t min;
 	int ret;
@@ -343,9 +379,12 @@ static void kop_ack(void *data, size_t idx, const struct kubelb_err *e)
 static int kernel_phase(struct kubelb *h, struct kop *k, size_t n,
 			struct kubelb_err *err)
 {
-	struct txn_ops ops = { kop_reply, kop_ack, k };
+	struct txn_ops ops = { kop_reply, kop_ack, k, TXN_ACK_LAST };
 	char *buf = malloc(n * GENL_MSG_MAX);
 	uint32_t seq0 = h->genl.seq;
+	/* a module loaded before KUBELB_A_QUIET existed rejects it */
+	unsigned int quiet = h->maxattr >= KUBELB_A_QUIET ?
+			     KUBELB_NEW_QUIET : 0;
 	size_t i, off = 0;
 	int ret;
 
@@ -364,7 +403,8 @@ static int kernel_phase(struct kubelb *h, struct kop *k, size_t n,
 		else
 			nlh = kubelb_build_vip_new(buf + off, GENL_MSG_MAX,
 						   h->fam_id, seq0 + i, &k[i].in,
-						   k[i].kind == KUBELB_OP_REPLACE);
+						   k[i].kind == KUBELB_OP_REPLACE ?
+						   KUBELB_NEW_REPLACE : quiet);
 		if (!nlh) {
 			free(buf);
 			kubelb_err_set(err, EINVAL, "cannot build request");
@@ -418,7 +458,7 @@ static int route_phase(struct kubelb *h, struct kop *k, size_t n,
 	struct rop *r = calloc(n * (KUBELB_ROUTE_OPS_MAX + 1), sizeof(*r));
 	char *buf = malloc(n * (KUBELB_ROUTE_OPS_MAX + 1) * ROUTE_MSG_MAX);
 	struct rop_ctx ctx = { k, r };
-	struct txn_ops ops = { NULL, rop_ack, &ctx };
+	struct txn_ops ops = { NULL, rop_ack, &ctx, TXN_ACK_LAST };
 	uint32_t seq0 = h->rtnl.seq;
 	size_t i, nr = 0, off = 0;
 	int ret;
@@ -683,7 +723,7 @@ static int vip_doit(struct kubelb *h, struct nlmsghdr *nlh, uint32_t seq,
 {
 	struct kubelb_vip reply;
 	struct doit_ctx c = { .out = out ? out : &reply };
-	struct txn_ops ops = { doit_reply, doit_ack, &c };
+	struct txn_ops ops = { doit_reply, doit_ack, &c, TXN_ACK_EACH };
 	int ret;
 
 	ret = txn_run(h, &h->genl, nlh, nlh->nlmsg_len, seq, 1, &ops, err);
@@ -817,7 +857,7 @@ int kubelb_vip_flush(struct kubelb *h, uint32_t ifindex,
 {
 	struct kubelb_filter f = { .ifindex = ifindex };
 	struct kubelb_err ack = { 0 };
-	struct txn_ops ops = { NULL, save_ack, &ack };
+	struct txn_ops ops = { NULL, save_ack, &ack, TXN_ACK_EACH };
 	struct kubelb_fib fib = { 0 };
 	char buf[GENL_MSG_MAX];
 	uint32_t seq = h->genl.seq++;
@@ -845,7 +885,7 @@ int kubelb_vip_flush(struct kubelb *h, uint32_t ifindex,
 		size_t m = fib.n - i < h->batch * 2 ? fib.n - i : h->batch * 2;
 		struct kubelb_err *acks = calloc(m, sizeof(*acks));
 		char *rbuf = malloc(m * ROUTE_MSG_MAX);
-		struct txn_ops o = { NULL, save_ack, acks };
+		struct txn_ops o = { NULL, save_ack, acks, TXN_ACK_LAST };
 		uint32_t seq0 = h->rtnl.seq;
 		size_t j, off = 0;
 

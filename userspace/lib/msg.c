@@ -132,7 +132,7 @@ static bool put_addr(struct nlmsghdr *nlh, size_t len, uint16_t family,
 
 struct nlmsghdr *kubelb_build_vip_new(void *buf, size_t len, uint16_t fam_id,
 				      uint32_t seq, const struct kubelb_vip *v,
-				      bool replace)
+				      unsigned int opts)
 {
 	uint16_t flags = NLM_F_REQUEST | NLM_F_ACK;
 	struct nlmsghdr *nlh;
@@ -143,7 +143,7 @@ struct nlmsghdr *kubelb_build_vip_new(void *buf, size_t len, uint16_t fam_id,
 	 * rejects NLM_F_CREATE/NLM_F_EXCL ("ambiguous or reserved bits") for
 	 * strictly validated commands.
 	 */
-	if (replace)
+	if (opts & KUBELB_NEW_REPLACE)
 		flags |= NLM_F_REPLACE;
 	nlh = genl_hdr(buf, len, fam_id, flags, seq, KUBELB_CMD_VIP_NEW,
 		       KUBELB_GENL_VERSION);
@@ -169,6 +169,9 @@ struct nlmsghdr *kubelb_build_vip_new(void *buf, size_t len, uint16_t fam_id,
 		return NULL;
 	if ((p & KUBELB_HAS(KUBELB_A_OWNER)) &&
 	    !mnl_attr_put_u32_check(nlh, len, KUBELB_A_OWNER, v->owner))
+		return NULL;
+	if ((opts & KUBELB_NEW_QUIET) &&
+	    !mnl_attr_put_check(nlh, len, KUBELB_A_QUIET, 0, NULL))
 		return NULL;
 	return nlh;
 }
@@ -350,7 +353,8 @@ static int mcgrp_cb(const struct nlattr *a, void *data)
 }
 
 int kubelb_parse_getfamily(const struct nlmsghdr *nlh, const char *grp,
-			   uint16_t *fam_id, uint32_t *grp_id)
+			   uint16_t *fam_id, uint32_t *grp_id,
+			   uint32_t *maxattr)
 {
 	struct grp_ctx g = { .want = grp };
 	const struct nlattr *a;
@@ -359,6 +363,7 @@ int kubelb_parse_getfamily(const struct nlmsghdr *nlh, const char *grp,
 	if (nlh->nlmsg_type != GENL_ID_CTRL ||
 	    mnl_nlmsg_get_payload_len(nlh) < sizeof(struct genlmsghdr))
 		return -EINVAL;
+	*maxattr = 0;
 	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
 		switch (mnl_attr_get_type(a)) {
 		case CTRL_ATTR_FAMILY_ID:
@@ -366,6 +371,11 @@ int kubelb_parse_getfamily(const struct nlmsghdr *nlh, const char *grp,
 				return -EINVAL;
 			*fam_id = mnl_attr_get_u16(a);
 			have_id = true;
+			break;
+		case CTRL_ATTR_MAXATTR:
+			if (mnl_attr_validate(a, MNL_TYPE_U32) < 0)
+				return -EINVAL;
+			*maxattr = mnl_attr_get_u32(a);
 			break;
 		case CTRL_ATTR_MCAST_GROUPS: {
 			const struct nlattr *x;

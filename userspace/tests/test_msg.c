@@ -59,7 +59,7 @@ static void test_getfamily(void)
 	struct nlmsghdr *nlh;
 	const struct nlattr *a, *grps, *g;
 	uint16_t id = 0;
-	uint32_t grp = 0;
+	uint32_t grp = 0, maxattr = 0;
 	int ret;
 
 	nlh = kubelb_build_getfamily(buf, sizeof(buf), 7, "kubelb");
@@ -90,11 +90,15 @@ static void test_getfamily(void)
 	mnl_attr_put_strz(nlh, CTRL_ATTR_MCAST_GRP_NAME, "events");
 	mnl_attr_nest_end(nlh, (struct nlattr *)g);
 	mnl_attr_nest_end(nlh, (struct nlattr *)grps);
-	ret = kubelb_parse_getfamily(nlh, "events", &id, &grp);
-	ok(ret == 0 && id == 0x21 && grp == 9,
-	   "getfamily reply: family id 0x21, events group 9 (got %d, %#x, %u)",
-	   ret, id, grp);
-	ok(kubelb_parse_getfamily(nlh, "nosuch", &id, &grp) == -ENOENT,
+	ret = kubelb_parse_getfamily(nlh, "events", &id, &grp, &maxattr);
+	ok(ret == 0 && id == 0x21 && grp == 9 && maxattr == 0,
+	   "getfamily reply: family id 0x21, events group 9, no MAXATTR (got %d, %#x, %u, %u)",
+	   ret, id, grp, maxattr);
+	mnl_attr_put_u32(nlh, CTRL_ATTR_MAXATTR, 19);
+	ret = kubelb_parse_getfamily(nlh, "events", &id, &grp, &maxattr);
+	ok(ret == 0 && maxattr == 19, "getfamily reply: MAXATTR 19 (got %u)",
+	   maxattr);
+	ok(kubelb_parse_getfamily(nlh, "nosuch", &id, &grp, &maxattr) == -ENOENT,
 	   "getfamily reply: missing multicast group is -ENOENT");
 }
 
@@ -116,7 +120,7 @@ static void test_vip_new(void)
 	v.present = KUBELB_HAS(KUBELB_A_PREFIXLEN) | KUBELB_HAS(KUBELB_A_MODE) |
 		    KUBELB_HAS(KUBELB_A_LINK) | KUBELB_HAS(KUBELB_A_SERVICE) |
 		    KUBELB_HAS(KUBELB_A_OWNER);
-	nlh = kubelb_build_vip_new(buf, sizeof(buf), FAM, 100, &v, false);
+	nlh = kubelb_build_vip_new(buf, sizeof(buf), FAM, 100, &v, 0);
 	ok(nlh != NULL, "vip new v4: built");
 	if (!nlh)
 		return;
@@ -152,26 +156,34 @@ static void test_vip_new(void)
 	   "vip new v4: exactly the 8 attributes asked for (no FLAGS)");
 
 	v.present = 0;
-	nlh = kubelb_build_vip_new(buf, sizeof(buf), FAM, 101, &v, true);
+	nlh = kubelb_build_vip_new(buf, sizeof(buf), FAM, 101, &v, KUBELB_NEW_REPLACE);
 	ok(nlh && nlh->nlmsg_flags == (NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE),
 	   "vip replace: flags REQUEST|ACK|REPLACE");
 	ok(nlh && count_attrs(nlh, GOFF) == 3 &&
 	   !find(nlh, GOFF, KUBELB_A_MODE) && !find(nlh, GOFF, KUBELB_A_PREFIXLEN),
 	   "vip replace: only IFINDEX, FAMILY, ADDR when nothing else is set");
+	ok(nlh && !find(nlh, GOFF, KUBELB_A_QUIET),
+	   "vip replace: not QUIET unless asked");
+	nlh = kubelb_build_vip_new(buf, sizeof(buf), FAM, 101, &v,
+				   KUBELB_NEW_QUIET);
+	a = nlh ? find(nlh, GOFF, KUBELB_A_QUIET) : NULL;
+	ok(a && mnl_attr_get_payload_len(a) == 0 && count_attrs(nlh, GOFF) == 4 &&
+	   nlh->nlmsg_flags == (NLM_F_REQUEST | NLM_F_ACK),
+	   "vip new, quiet: an empty QUIET flag attribute, no REPLACE");
 
 	v.family = AF_INET6;
 	v6(&v.addr, "2001:db8::10");
-	nlh = kubelb_build_vip_new(buf, sizeof(buf), FAM, 102, &v, false);
+	nlh = kubelb_build_vip_new(buf, sizeof(buf), FAM, 102, &v, 0);
 	a = nlh ? find(nlh, GOFF, KUBELB_A_ADDR) : NULL;
 	ok(a && mnl_attr_get_payload_len(a) == 16 &&
 	   !memcmp(mnl_attr_get_payload(a), v.addr.b, 16) &&
 	   mnl_attr_get_u16(find(nlh, GOFF, KUBELB_A_FAMILY)) == AF_INET6,
 	   "vip new v6: ADDR is 16 bytes, FAMILY AF_INET6");
 
-	ok(kubelb_build_vip_new(buf, 24, FAM, 1, &v, false) == NULL,
+	ok(kubelb_build_vip_new(buf, 24, FAM, 1, &v, 0) == NULL,
 	   "vip new: too small buffer gives NULL");
 	v.family = 99;
-	ok(kubelb_build_vip_new(buf, sizeof(buf), FAM, 1, &v, false) == NULL,
+	ok(kubelb_build_vip_new(buf, sizeof(buf), FAM, 1, &v, 0) == NULL,
 	   "vip new: unknown family gives NULL");
 }
 
@@ -471,7 +483,7 @@ static void test_vip_new_reply_fields(void)
 	v.announce_left = 2;
 	v.present = KUBELB_HAS(KUBELB_A_ANNOUNCE_STATE) |
 		    KUBELB_HAS(KUBELB_A_ANNOUNCE_LEFT);
-	nlh = kubelb_build_vip_new(buf, sizeof(buf), FAM, 1, &v, true);
+	nlh = kubelb_build_vip_new(buf, sizeof(buf), FAM, 1, &v, KUBELB_NEW_REPLACE);
 	ok(nlh && !find(nlh, GOFF, KUBELB_A_ANNOUNCE_STATE) &&
 	   !find(nlh, GOFF, KUBELB_A_ANNOUNCE_LEFT) &&
 	   count_attrs(nlh, GOFF) == 3,

@@ -36,6 +36,8 @@
  *	Replies with a KUBELB_CMD_VIP_NEW message: the VIP as now held, plus
  *	KUBELB_A_AGGR_REFS, and KUBELB_A_PREV (the replaced VIP) on replace.
  *	These let the caller keep the routing table in step (see "Routes").
+ *	With KUBELB_A_QUIET a success is not answered (only an NLM_F_ACK
+ *	ack, if asked for); a failure is answered as always.
  *	Also sent to the "events" group, as KUBELB_CMD_VIP_NEW when created
  *	and KUBELB_CMD_VIP_CHANGE when replaced.
  *
@@ -194,6 +196,12 @@ enum kubelb_attr {
 	KUBELB_A_ANNOUNCE_STATE,
 	/* u32: announcements left in the current burst (reply only) */
 	KUBELB_A_ANNOUNCE_LEFT,
+	/*
+	 * flag: no reply to a KUBELB_CMD_VIP_NEW that succeeds (request to
+	 * that command only). For batches of creates: a reply costs the
+	 * kernel and the sender about as much as the create itself.
+	 */
+	KUBELB_A_QUIET,
 
 	__KUBELB_A_MAX
 };
