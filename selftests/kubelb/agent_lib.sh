@@ -521,6 +521,15 @@ wait_log() {
 	return 1
 }
 
+# agent_log_time NODE ERE: when (EPOCHREALTIME format) the agent logged
+# the last line of its current log that matches ERE
+agent_log_time() {
+	local line
+	line=$(grep -E "$2" "${AGENT_LOG[$1]}" | tail -n 1)
+	[[ $line =~ time=([0-9T:.-]+)Z ]] || return 1
+	date -u -d "${BASH_REMATCH[1]/T/ }" +%s.%6N
+}
+
 # agent_synced NODE: the agent applied the cluster's state once
 agent_synced() { agent_log_has "$1" 'msg="synced'; }
 
@@ -729,6 +738,26 @@ client_lladdr() {
 	[[ $out =~ lladdr\ ([0-9a-f:]+) ]] && echo "${BASH_REMATCH[1]}"
 }
 lladdr_is() { [ "$(client_lladdr "$1")" = "$2" ]; }
+
+# neigh_mon_start: `ip -ts monitor neigh` in the client's namespace into
+# $TMPD/neigh.txt, so that a switch is timed by the kernel's notification,
+# not by how often a script looks. neigh_mark: neigh_time looks only at
+# what comes next. neigh_time IP MAC: when the client's entry for IP first
+# pointed at MAC after the mark (EPOCHREALTIME format), or fails.
+neigh_mon_start() {
+	[ -n "${NEIGH_MON_PID:-}" ] && return 0
+	: >"$TMPD/neigh.txt"
+	bg_start NEIGH_MON_PID nsexec "$NS_CLIENT" ip -ts monitor neigh >>"$TMPD/neigh.txt" 2>&1
+}
+neigh_mark() { NEIGH_MARK=$(wc -l <"$TMPD/neigh.txt"); }
+neigh_time() {
+	local ts
+	ts=$(tail -n +$((${NEIGH_MARK:-0} + 1)) "$TMPD/neigh.txt" |
+		grep -m1 -E "^\[[^]]*\] ${1//./\\.} dev [^ ]+ lladdr $2( |\$)") || return 1
+	ts=${ts#[}
+	ts=${ts%%]*}
+	date -d "${ts/T/ }" +%s.%6N
+}
 
 # arp_replies IP [COUNT]: broadcast arping from the client, COUNT (2)
 # requests: "recv=N from: MAC*n ..." (lower-case MACs, by first reply)
