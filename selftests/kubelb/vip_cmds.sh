@@ -96,6 +96,18 @@ s = d[0]["stats"]
 assert s == {"answered": 0, "suppressed": 0, "announced": 0, "rewritten": 0}, s
 EOF
 
+# an add with -j prints the VIP as the kernel now holds it
+klb "$NS" -j vip add 10.0.0.7 >"$TMPD/add.json" 2>&1
+check_py "-j vip add: the VIP as created, with the kernel's creation time" "$TMPD/add.json" <<'EOF'
+import json, sys, time
+d = json.load(open(sys.argv[1]))
+assert isinstance(d, list) and len(d) == 1, d
+v = d[0]
+assert v["addr"] == "10.0.0.7" and v["prefixlen"] == 32 and v["dev"] == "kube-lb0", v
+assert abs(v["created"] / 1e9 - time.time()) < 3600, "no creation time: %r" % v
+EOF
+check "... deleted again" klb "$NS" vip del 10.0.0.7
+
 # --- replace -------------------------------------------------------------------
 created() {
 	klb "$NS" -j vip show "$1" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)[0]["created"])'

@@ -212,10 +212,11 @@ size_t kubelb_batch_size(const struct kubelb *h);
 struct kubelb_req {
 	enum kubelb_op_kind op;
 	/* in: the VIP to add/replace (present bits) or delete (family, addr,
-	 * ifindex 0 = any device); out: the VIP as the kernel reported it
-	 * (ADD: unchanged, the kernel is not asked to report a create) */
+	 * ifindex 0 = any device); out: the VIP as the kernel reported it */
 	struct kubelb_vip vip;
 	struct kubelb_vip prev;	/* out: replaced VIP, prev.present == 0 if none */
+	bool report;		/* in: ADD: have the kernel report the VIP
+				 * (else it is created quietly, vip unchanged) */
 	struct kubelb_err err;	/* out: err.code == 0 on success */
 	bool executed;		/* out: sent to the kernel */
 	bool rolled_back;	/* out: kernel change undone after an error */

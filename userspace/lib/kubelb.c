@@ -35,6 +35,20 @@ struct nlsock {
 	size_t rcvbuf;
 };
 
+/*
+ * A batch's working memory, allocated once per handle: per batch it would
+ * be a few hundred KB that malloc maps and unmaps every time, and the
+ * page faults cost more than building the messages.
+ */
+struct batch_mem {
+	struct kop *kops;	/* batch */
+	char *genl;		/* batch * GENL_MSG_MAX */
+	struct rop *rops;	/* batch * ROPS_PER_KOP */
+	char *route;		/* batch * ROPS_PER_KOP * ROUTE_MSG_MAX */
+};
+#define ROPS_PER_KOP	(KUBELB_ROUTE_OPS_MAX + 1)
+static int batch_mem_alloc(struct kubelb *h);
+
 struct kubelb {
 	struct nlsock genl, rtnl, ev;
 	uint16_t fam_id;
@@ -42,6 +56,7 @@ struct kubelb {
 	uint32_t maxattr;	/* the loaded module's KUBELB_A_MAX */
 	size_t batch;
 	char *rbuf;
+	struct batch_mem mem;
 };
 
 static void set_sys_err(struct kubelb_err *e, const char *what)
@@ -322,6 +337,11 @@ int kubelb_open(struct kubelb **hp, struct kubelb_err *err)
 		h->batch = BATCH_MIN;
 	if (h->batch > BATCH_MAX)
 		h->batch = BATCH_MAX;
+	if (batch_mem_alloc(h)) {
+		kubelb_err_set(err, ENOMEM, NULL);
+		ret = -ENOMEM;
+		goto fail;
+	}
 	*hp = h;
 	return 0;
 fail:
@@ -337,6 +357,10 @@ void kubelb_close(struct kubelb *h)
 	sock_close(&h->rtnl);
 	sock_close(&h->ev);
 	free(h->rbuf);
+	free(h->mem.kops);
+	free(h->mem.genl);
+	free(h->mem.rops);
+	free(h->mem.route);
 	free(h);
 }
 
@@ -355,6 +379,7 @@ struct kop {
 	struct kubelb_vip prev;	/* KUBELB_A_PREV of the reply */
 	struct kubelb_err err;	/* kernel result */
 	bool got_reply;
+	bool report;	/* an ADD whose reply is wanted */
 	/* route phase */
 	struct kubelb_err rerr;	/* first route failure */
 	bool install_failed;
@@ -380,18 +405,13 @@ static int kernel_phase(struct kubelb *h, struct kop *k, size_t n,
 			struct kubelb_err *err)
 {
 	struct txn_ops ops = { kop_reply, kop_ack, k, TXN_ACK_LAST };
-	char *buf = malloc(n * GENL_MSG_MAX);
+	char *buf = h->mem.genl;
 	uint32_t seq0 = h->genl.seq;
 	/* a module loaded before KUBELB_A_QUIET existed rejects it */
 	unsigned int quiet = h->maxattr >= KUBELB_A_QUIET ?
 			     KUBELB_NEW_QUIET : 0;
 	size_t i, off = 0;
-	int ret;
 
-	if (!buf) {
-		kubelb_err_set(err, ENOMEM, NULL);
-		return -ENOMEM;
-	}
 	for (i = 0; i < n; i++) {
 		struct nlmsghdr *nlh;
 
@@ -404,18 +424,16 @@ static int kernel_phase(struct kubelb *h, struct kop *k, size_t n,
 			nlh = kubelb_build_vip_new(buf + off, GENL_MSG_MAX,
 						   h->fam_id, seq0 + i, &k[i].in,
 						   k[i].kind == KUBELB_OP_REPLACE ?
-						   KUBELB_NEW_REPLACE : quiet);
+						   KUBELB_NEW_REPLACE :
+						   k[i].report ? 0 : quiet);
 		if (!nlh) {
-			free(buf);
 			kubelb_err_set(err, EINVAL, "cannot build request");
 			return -EINVAL;
 		}
 		off += nlh->nlmsg_len;
 	}
 	h->genl.seq += n;
-	ret = txn_run(h, &h->genl, buf, off, seq0, n, &ops, err);
-	free(buf);
-	return ret;
+	return txn_run(h, &h->genl, buf, off, seq0, n, &ops, err);
 }
 
 /* Route phase: the route changes each successful kop calls for */
@@ -455,20 +473,13 @@ static void rop_ack(void *data, size_t idx, const struct kubelb_err *e)
 static int route_phase(struct kubelb *h, struct kop *k, size_t n,
 		       struct kubelb_err *err)
 {
-	struct rop *r = calloc(n * (KUBELB_ROUTE_OPS_MAX + 1), sizeof(*r));
-	char *buf = malloc(n * (KUBELB_ROUTE_OPS_MAX + 1) * ROUTE_MSG_MAX);
+	struct rop *r = h->mem.rops;
+	char *buf = h->mem.route;
 	struct rop_ctx ctx = { k, r };
 	struct txn_ops ops = { NULL, rop_ack, &ctx, TXN_ACK_LAST };
 	uint32_t seq0 = h->rtnl.seq;
 	size_t i, nr = 0, off = 0;
-	int ret;
 
-	if (!r || !buf) {
-		free(r);
-		free(buf);
-		kubelb_err_set(err, ENOMEM, NULL);
-		return -ENOMEM;
-	}
 	for (i = 0; i < n; i++) {
 		struct kubelb_route_op ops4[KUBELB_ROUTE_OPS_MAX];
 		const struct kubelb_vip *v;
@@ -500,18 +511,23 @@ static int route_phase(struct kubelb *h, struct kop *k, size_t n,
 		nlh = kubelb_build_route(buf + off, ROUTE_MSG_MAX, seq0 + i,
 					 r[i].op.msg_type, &r[i].op.r);
 		if (!nlh) {
-			free(r);
-			free(buf);
 			kubelb_err_set(err, EINVAL, "cannot build route request");
 			return -EINVAL;
 		}
 		off += nlh->nlmsg_len;
 	}
 	h->rtnl.seq += nr;
-	ret = txn_run(h, &h->rtnl, buf, off, seq0, nr, &ops, err);
-	free(r);
-	free(buf);
-	return ret;
+	return txn_run(h, &h->rtnl, buf, off, seq0, nr, &ops, err);
+}
+
+static int batch_mem_alloc(struct kubelb *h)
+{
+	h->mem.kops = calloc(h->batch, sizeof(*h->mem.kops));
+	h->mem.genl = malloc(h->batch * GENL_MSG_MAX);
+	h->mem.rops = calloc(h->batch * ROPS_PER_KOP, sizeof(*h->mem.rops));
+	h->mem.route = malloc(h->batch * ROPS_PER_KOP * ROUTE_MSG_MAX);
+	return h->mem.kops && h->mem.genl && h->mem.rops && h->mem.route ?
+	       0 : -ENOMEM;
 }
 
 /* The configuration of a VIP as the kernel reported it, as a request. */
@@ -537,18 +553,16 @@ static void vip_as_request(const struct kubelb_vip *v, struct kubelb_vip *req)
 static int apply_chunk(struct kubelb *h, struct kubelb_req *reqs, size_t n,
 		       struct kubelb_err *err)
 {
-	struct kop *k = calloc(n, sizeof(*k)), *rb = NULL;
+	struct kop *k = h->mem.kops, *rb = NULL;
 	size_t *rb_of = NULL;
 	size_t i, nrb = 0;
 	int ret, failed = 0;
 
-	if (!k) {
-		kubelb_err_set(err, ENOMEM, NULL);
-		return -ENOMEM;
-	}
+	memset(k, 0, n * sizeof(*k));
 	for (i = 0; i < n; i++) {
 		k[i].kind = reqs[i].op;
 		k[i].in = reqs[i].vip;
+		k[i].report = reqs[i].report;
 		reqs[i].executed = true;
 	}
 	ret = kernel_phase(h, k, n, err);
@@ -634,7 +648,6 @@ out:
 		}
 		snprintf(q->err.msg, sizeof(q->err.msg), "%s", m);
 	}
-	free(k);
 	free(rb);
 	free(rb_of);
 	return ret ? ret : failed;

@@ -238,6 +238,7 @@ static int queue_vip(struct ctx *x, const struct cmd *c)
 			v->present |= KUBELB_HAS(KUBELB_A_SERVICE);
 		}
 	}
+	q->report = c->json || c->stats;
 	x->pend[x->npend].line = x->line;
 	x->pend[x->npend].json = c->json;
 	x->pend[x->npend].stats = c->stats;
