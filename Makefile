@@ -6,9 +6,9 @@
 #   make               kubelb.ko against KDIR + userspace (kubelbctl, kubelb-agent,
 #                      libkubelb)
 #   make run           build, boot a VM, load kubelb and show a short demo
-#   make check         every test; ends with "N passed, N failed"
-#   make check-static check-unit check-api check-kunit check-vm check-agent check-debug
-#        check-dkms check-package check-intree check-cross   one step of it
+#   make check         every test; ends with "N passed, N failed, N skipped"
+#   make check-rig check-static check-unit check-api check-kunit check-vm check-agent
+#        check-debug check-dkms check-package check-intree check-cross   one step of it
 #   make bench         benchmarks (tools/bench)
 #   make deps          install the Debian packages needed (apt-get, as root)
 #   make install       kubelbctl, kubelb-agent, man pages, systemd unit and
@@ -64,7 +64,7 @@ run: deps all
 check: deps
 	tools/check
 
-check-static check-unit check-api check-kunit check-vm check-agent check-debug check-dkms \
+check-rig check-static check-unit check-api check-kunit check-vm check-agent check-debug check-dkms \
 check-package check-intree check-cross: deps
 	tools/check $(patsubst check-%,%,$@)
 
@@ -145,6 +145,6 @@ clean:
 help:
 	@sed -n '3,22s/^# \{0,1\}//p' Makefile
 
-.PHONY: all modules userspace run check check-static check-unit check-api check-kunit \
+.PHONY: all modules userspace run check check-rig check-static check-unit check-api check-kunit \
 	check-vm check-agent check-debug check-dkms check-package check-intree check-cross bench deps version clean help \
 	install uninstall kmod-src dkms-install dkms-uninstall deb

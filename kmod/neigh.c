@@ -17,6 +17,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/etherdevice.h>
+#include <linux/hashtable.h>
 #include <linux/if_arp.h>
 #include <linux/inetdevice.h>
 #include <linux/netfilter.h>
@@ -568,6 +569,64 @@ static struct notifier_block kubelb_inetaddr_nb = {
 	.notifier_call = kubelb_inetaddr_event,
 };
 
+/*
+ * Any setlink or changelink that changes something (a bond's options, an
+ * alias...) sends NETDEV_CHANGE too, like a carrier change does: the
+ * carrier came back only when the link's carrier_up_count moved since we
+ * last looked. One entry per link seen up, under RTNL like every netdev
+ * event.
+ */
+struct kubelb_carrier {
+	struct hlist_node	node;
+	possible_net_t		net;
+	int			ifindex;
+	unsigned int		ups;
+};
+
+static DEFINE_HASHTABLE(kubelb_carriers, 8);
+
+static struct kubelb_carrier *kubelb_carrier_find(struct net_device *dev)
+{
+	struct kubelb_carrier *c;
+
+	hash_for_each_possible(kubelb_carriers, c, node, dev->ifindex)
+		if (c->ifindex == dev->ifindex &&
+		    net_eq(read_pnet(&c->net), dev_net(dev)))
+			return c;
+	return NULL;
+}
+
+/* Notes @dev's carrier; true if it came back since the last time. */
+static bool kubelb_carrier_regained(struct net_device *dev)
+{
+	unsigned int ups = atomic_read(&dev->carrier_up_count);
+	struct kubelb_carrier *c = kubelb_carrier_find(dev);
+
+	if (!c) {
+		c = kzalloc(sizeof(*c), GFP_KERNEL);
+		/* Without a record, rather a burst too many than one missed. */
+		if (!c)
+			return true;
+		write_pnet(&c->net, dev_net(dev));
+		c->ifindex = dev->ifindex;
+		hash_add(kubelb_carriers, &c->node, dev->ifindex);
+	} else if (c->ups == ups) {
+		return false;
+	}
+	c->ups = ups;
+	return true;
+}
+
+static void kubelb_carrier_forget(struct net_device *dev)
+{
+	struct kubelb_carrier *c = kubelb_carrier_find(dev);
+
+	if (c) {
+		hash_del(&c->node);
+		kfree(c);
+	}
+}
+
 /* Links of local VIPs: announce when they come up, forget when gone. */
 static int kubelb_netdev_event(struct notifier_block *nb, unsigned long event,
 			       void *ptr)
@@ -580,29 +639,34 @@ static int kubelb_netdev_event(struct notifier_block *nb, unsigned long event,
 	kn = kubelb_pernet(dev_net(dev));
 	switch (event) {
 	case NETDEV_CHANGE:
-		/*
-		 * Flag changes come with flags_changed set (and never for
-		 * promiscuity); a carrier change does not. Real NICs get
-		 * carrier well after NETDEV_UP.
-		 */
-		if (((struct netdev_notifier_change_info *)ptr)->flags_changed ||
-		    !netif_carrier_ok(dev))
+		if (!netif_carrier_ok(dev) || !kubelb_carrier_regained(dev))
 			break;
-		fallthrough;
+		kubelb_link_changed(kn, dev, false);
+		break;
 	case NETDEV_UP:
+		/* Its carrier, if already there, is part of coming up. */
+		kubelb_carrier_regained(dev);
+		fallthrough;
 	case NETDEV_CHANGEADDR:
 	case NETDEV_NOTIFY_PEERS:
 		kubelb_link_changed(kn, dev, false);
 		break;
 	case NETDEV_UNREGISTER:
+		kubelb_carrier_forget(dev);
 		kubelb_link_changed(kn, dev, true);
 		break;
 	}
 	return NOTIFY_DONE;
 }
 
+/*
+ * After ndisc's notifier (ADDRCONF_NOTIFY_PRIORITY - 5): on a MAC change it
+ * flushes the link's neighbours, whose cached link-layer headers would
+ * otherwise give the first NA of the new burst the old source MAC.
+ */
 static struct notifier_block kubelb_netdev_nb = {
 	.notifier_call = kubelb_netdev_event,
+	.priority = ADDRCONF_NOTIFY_PRIORITY - 10,
 };
 
 int __init kubelb_neigh_init_module(void)
@@ -624,6 +688,14 @@ err_netdev:
 
 void kubelb_neigh_exit_module(void)
 {
+	struct kubelb_carrier *c;
+	struct hlist_node *tmp;
+	int bkt;
+
 	unregister_inetaddr_notifier(&kubelb_inetaddr_nb);
 	unregister_netdevice_notifier(&kubelb_netdev_nb);
+	hash_for_each_safe(kubelb_carriers, bkt, tmp, c, node) {
+		hash_del(&c->node);
+		kfree(c);
+	}
 }

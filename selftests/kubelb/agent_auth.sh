@@ -158,7 +158,12 @@ printf 'rot-1 node1\nrot-2 node1\n' >"$TMPD/server-tokens.new"
 mv "$TMPD/server-tokens.new" "$TMPD/server-tokens"
 printf 'rot-2\n' >"$TMPD/rot-token.new"
 mv "$TMPD/rot-token.new" "$TMPD/rot-token"
-sleep 0.5
+# server_accepts TOKEN: the API server authenticates TOKEN
+server_accepts() {
+	[ "$(nsexec "$NS_LAN" curl -s -o /dev/null -w '%{http_code}' --max-time 5 --cacert "$API_CA" \
+		-H "Authorization: Bearer $1" "$API_URL/api/v1/nodes/node1")" = 200 ]
+}
+check "rotation: the server accepts rot-2 before rot-1 is revoked" wait_for 10 server_accepts rot-2
 printf 'rot-2 node1\n' >"$TMPD/server-tokens.new"
 mv "$TMPD/server-tokens.new" "$TMPD/server-tokens"
 t_revoke=$(date -u +%Y-%m-%dT%H:%M:%SZ)

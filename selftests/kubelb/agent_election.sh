@@ -112,6 +112,7 @@ check_match "node1's Lease publishes its subnets (10.9.0.0/24 among them)" \
 	'10\.9\.0\.0/24' "$(API_QUERY='metadata|annotations|kubelb.io/subnets' lease node1)"
 
 # keep node3's Lease alive while checking that another subnet changes nothing
+# (the 2 s of renewals are what is tested: slept, not waited on)
 node3_lease "10.9.7.0/24,fd00:7::/64"
 for i in 1 2 3 4; do
 	sleep 0.5

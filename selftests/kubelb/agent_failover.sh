@@ -5,14 +5,17 @@
 # client on the LAN sees it, with kubelb-agent on both nodes (lease 2 s):
 #  - node1's agent is SIGKILLed: its Lease expires, node2 takes the VIPs
 #    over and the client's neighbour entries (learned from node1) switch to
-#    node2's MAC without the client asking; the time from the kill to the
-#    switch is measured (target: lease duration + 1 s);
-#  - node1's agent starts again: it wins the VIPs back (node2 lets go) and
-#    the client follows;
-#  - node1's agent gets SIGTERM: it deletes its Lease, node2 takes over at
-#    once (measured, well under the lease duration; target 300 ms), node1
-#    withdraws only after node2 holds the VIPs, and exits 0 with nothing of
-#    its own left in the kernel.
+#    node2's MAC without the client asking, eventually (within lease + 8 s)
+#    but not before the lease can have expired; the time from the kill to
+#    the switch is logged (the lease + 1 s target is make bench's);
+#  - node1's agent starts again, now with a 60 s lease: it wins the VIPs
+#    back (node2 lets go) and the client follows;
+#  - node1's agent gets SIGTERM: it deletes its Lease and node2 takes over
+#    at once: the client follows node2 within 10 s, which a handover that
+#    waited for the 60 s lease to expire cannot do (the time is logged; the
+#    300 ms target is measured by make bench, not here); node1 withdraws
+#    only after node2 holds the VIPs, and exits 0 with nothing of its own
+#    left in the kernel.
 
 source "$(dirname "$0")/agent_lib.sh"
 require_agent
@@ -52,34 +55,37 @@ mon_mark node2
 neigh_mark
 t_kill=$EPOCHREALTIME
 kill -KILL "${AGENT_PID[node1]}"
+# node1's last renewal, by its clock (the machine's): node2 saw it no sooner
+t_renew=$(date -u -d "$(API_QUERY='spec|renewTime' lease node1)" +%s.%6N)
 if wait_for $((LEASE_S + 8)) both_at "$MAC_NODE2"; then
 	t_switch=$(neigh_time $V4 "$MAC_NODE2") || t_switch=$EPOCHREALTIME
 	ms=$(ms_between "$t_kill" "$t_switch")
-	log "failover after SIGKILL: the client's entries point at node2 $ms ms after the kill (lease ${LEASE_S}s, target $((LEASE_S * 1000 + 1000)) ms)"
-	if [ "$ms" -le $((LEASE_S * 1000 + 2000)) ]; then
-		pass "SIGKILL: the client follows node2 within lease + 2 s ($ms ms)"
-	else
-		fail "SIGKILL: the client followed node2 only after $ms ms (lease ${LEASE_S}s)"
-	fi
+	pass "SIGKILL: the client follows node2 within lease + 8 s ($ms ms after the kill, lease ${LEASE_S}s)"
 	t_add=$(mon_time node2 add $V4)
-	[ -n "$t_add" ] && log "  node2 added $V4 $(ms_between "$t_kill" "$t_add") ms after the kill"
-	if [ -n "$t_add" ] && [ "$(ms_between "$t_kill" "$t_add")" -lt $((LEASE_S * 1000 - 500)) ]; then
-		fail "SIGKILL: node2 took $V4 before node1's lease could have expired"
+	if [ -z "$t_add" ]; then
+		fail "SIGKILL: node2's kernel reported no add of $V4"
+	elif [ "$(ms_between "$t_renew" "$t_add")" -lt $((LEASE_S * 1000)) ]; then
+		fail "SIGKILL: node2 took $V4 $(ms_between "$t_renew" "$t_add") ms after node1's last renewal, before its ${LEASE_S}s lease expired"
+	else
+		pass "SIGKILL: node2 took $V4 only once node1's lease expired ($(ms_between "$t_renew" "$t_add") ms after its last renewal)"
 	fi
 else
-	fail "SIGKILL: the client's entries are $(client_lladdr $V4) $(client_lladdr $V6), not node2's"
+	fail "SIGKILL: after lease + 8 s the client's entries are $(client_lladdr $V4) $(client_lladdr $V6), not node2's"
 fi
 agent_stop node1 KILL
 check_holders "node2 holds $V4 local" 5 $V4 "node1 node2"
-check "... node2's $V4 is local on eth0, the agent's" holds node2 $V4 "$LOCAL"
-check "... and $V6" holds node2 $V6 "$LOCAL"
+check "... node2's $V4 is local on eth0, the agent's" holds_kernel node2 $V4 "$LOCAL"
+check "... and $V6" holds_kernel node2 $V6 "$LOCAL"
 check_match "node2 logs the takeover of $V4" \
 	"msg=\"hold\" vip=${V4//./\\.} mode=local link=eth0 .*node=node2" "$(<"${AGENT_LOG[node2]}")"
 check "client reaches $V4 through node2" nsexec "$NS_CLIENT" ping -c 1 -W 2 $V4
 
 # --- node1's agent comes back --------------------------------------------------------------
+# with a lease so long that its expiry cannot explain the SIGTERM handover
+TERM_LEASE_S=60
+TERM_DEADLINE_S=10
 t0=$(now)
-agent_start node1
+LEASE_S=$TERM_LEASE_S agent_start node1
 check_holders "node1's agent restarted: node1 holds $V4 again, node2 let go" 20 $V4 node1 "$LOCAL"
 check_holders "... and $V6" 10 $V6 node1 "$LOCAL"
 if wait_for 10 both_at "$MAC_NODE1"; then
@@ -92,21 +98,21 @@ fi
 mon_mark node1
 mon_mark node2
 check "node1's Lease exists" lease node1
-sleep 0.5
+check_eq "node1's Lease lasts ${TERM_LEASE_S}s" $TERM_LEASE_S \
+	"$(API_QUERY='spec|leaseDurationSeconds' lease node1)"
+# node1's takeover burst over: no late announcement of node1's pulls the
+# client back during the handover
+if ! wait_for 10 eval 'announce_idle node1 $V4 && announce_idle node1 $V6'; then
+	fail "node1's announcements of $V4 / $V6 still pending after 10 s"
+fi
 neigh_mark
 t_term=$EPOCHREALTIME
 kill -TERM "${AGENT_PID[node1]}"
-if wait_for 10 both_at "$MAC_NODE2"; then
+if wait_for $TERM_DEADLINE_S both_at "$MAC_NODE2"; then
 	t_switch=$(neigh_time $V4 "$MAC_NODE2") || t_switch=$EPOCHREALTIME
-	ms=$(ms_between "$t_term" "$t_switch")
-	log "graceful stop: the client's entries point at node2 $ms ms after SIGTERM (target 300 ms)"
-	if [ "$ms" -lt $((LEASE_S * 1000)) ]; then
-		pass "SIGTERM: handover faster than the lease could expire ($ms ms < ${LEASE_S}000 ms)"
-	else
-		fail "SIGTERM: handover took $ms ms, no faster than a lease expiry"
-	fi
+	pass "SIGTERM: the client follows node2 within ${TERM_DEADLINE_S}s, lease ${TERM_LEASE_S}s ($(ms_between "$t_term" "$t_switch") ms)"
 else
-	fail "SIGTERM: the client's entries are $(client_lladdr $V4) $(client_lladdr $V6), not node2's"
+	fail "SIGTERM: after ${TERM_DEADLINE_S}s (lease ${TERM_LEASE_S}s) the client's entries are $(client_lladdr $V4) $(client_lladdr $V6), not node2's"
 fi
 if agent_wait_exit node1 10; then
 	check_eq "node1's agent exits 0 after SIGTERM" 0 "${AGENT_RC[node1]}"

@@ -65,6 +65,7 @@ change_reaches() {
 # --- the Leases watch broken again and again for 4 s ----------------------------------------
 # Lease renewals (other requests) still work: the agents are in contact
 # but blind to their peers' renewals. Nobody may be declared dead for it.
+# (the repeated cuts over 4 s are what is tested: slept, not waited on)
 t0=$(now)
 while [ "$(elapsed "$t0" | cut -d. -f1)" -lt 4 ]; do
 	fault_json '{"kind":"cut","path":"/apis/coordination.k8s.io"}'
@@ -117,6 +118,7 @@ change_reaches "everything stalled 4 s (time from the stall's start)" 10 "$t0"
 
 # --- the API server unreachable: packets dropped ------------------------------------------------
 ip -n "$NS_LAN" addr del $API_ADDR/24 dev br0
+# the 4 s without the server are what is tested
 sleep 4
 ip -n "$NS_LAN" addr add $API_ADDR/24 dev br0
 t1=$(now)

@@ -110,9 +110,20 @@ check_holders "s2 deleted: back to node2 (s1's endpoint)" 10 $S node2 "$LOCAL"
 svc_add default/s3 203.0.113.9
 svc_add default/s4 203.0.113.9
 check_holders "routed 203.0.113.9 shared by s3 and s4: one VIP on both nodes" 10 203.0.113.9 "node1 node2" "^203\.0\.113\.9/32 "
+mon_mark node1
+mon_mark node2
 svc_del default/s3
-sleep 1
-check_holders "s3 deleted: 203.0.113.9 stays for s4" 1 203.0.113.9 "node1 node2"
+# A Service added after the deletion, on the same watch: once both nodes
+# hold its IP, the agents have acted on the deletion too.
+svc_add default/after-s3 203.0.113.10
+check_holders "a Service added after s3's deletion is held: the deletion was seen" 10 203.0.113.10 "node1 node2"
+for n in node1 node2; do
+	check_eq "s3 deleted: $n kept 203.0.113.9 for s4 (no VIP_DEL or VIP_NEW in the kernel)" "" \
+		"$(mon_lines $n 203.0.113.9 'add|del')"
+done
+check_holders "... 203.0.113.9 still on both nodes" 1 203.0.113.9 "node1 node2" "^203\.0\.113\.9/32 "
+svc_del default/after-s3
+check_holders "default/after-s3 deleted: 203.0.113.10 withdrawn" 10 203.0.113.10 ""
 svc_del default/s4
 check_holders "s4 deleted too: 203.0.113.9 withdrawn" 10 203.0.113.9 ""
 svc_del default/s1

@@ -108,9 +108,14 @@ writes() {
 }
 all_writes() { writes node1 services "$1"; writes node2 services "$1"; writes node1 events "$1"; writes node2 events "$1"; }
 
-# nothing rewritten while nothing changes
-sleep 1
-t_quiet=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+# audit_now: the time as the audit log writes it (UTC, whole seconds); a
+# write counts as after T only from the second after T's
+audit_now() { TZ=UTC printf '%(%Y-%m-%dT%H:%M:%SZ)T\n' -1; }
+second_over() { [[ $(audit_now) > $1 ]]; }
+
+# nothing rewritten while nothing changes: the quiet seconds are what is
+# tested, so they are slept
+t_quiet=$(audit_now)
 sleep 3
 check_eq "no Service or Event written in quiet seconds" "" "$(all_writes "$t_quiet")"
 
@@ -143,17 +148,41 @@ check "node1: announcements > 0 (the kernel's GARPs for its VIPs)" \
 check_match "node1: reconcile duration histogram" '^kubelb_agent_reconcile_duration_seconds_count [1-9]' "$m1"
 check_match "node1: API errors by code (it started cut off: transport)" \
 	'^kubelb_agent_api_errors_total\{code="transport"\} [1-9]' "$m1"
-for m in kubelb_agent_watch_restarts_total kubelb_agent_relists_total; do
-	check_match "node1: $m" "^$m [0-9]" "$m1"
-done
+# Watches end only when the server ends them (or after 300-600 s): cut
+# node1's one Service watch, then expire the history and cut it again, and
+# count exactly those.
+restarts0=$(metric kubelb_agent_watch_restarts_total)
+relists0=$(metric kubelb_agent_relists_total)
+log "node1 before the cuts: watch restarts $restarts0, relists $relists0"
+# counter_is NODE NAME VALUE: NODE's /metrics has NAME at VALUE
+counter_is() { metrics "$1" metrics && m1=$METRICS_BODY && [ "$(metric "$2")" = "$3" ]; }
+# check_counter DESC NODE NAME VALUE: wait until NAME is exactly VALUE (a
+# counter that stays below it or jumps past it fails)
+check_counter() {
+	if wait_for 15 counter_is "$2" "$3" "$4"; then
+		pass "$1"
+	else
+		fail "$1: $3 is $(metric "$3"), expected $4"
+	fi
+}
+api_ok "cut the Service watches" POST /_fake/fault '{"kind":"cut","path":"/api/v1/services"}' >/dev/null
+check_counter "node1: one Service watch cut, kubelb_agent_watch_restarts_total $restarts0 -> $((restarts0 + 1))" \
+	node1 kubelb_agent_watch_restarts_total $((restarts0 + 1))
+check_eq "... and no relist (it resumes from its resourceVersion)" "$relists0" "$(metric kubelb_agent_relists_total)"
+api_ok "expire the history, cut the Service watches" POST /_fake/fault \
+	'{"kind":"expire","cut":true,"path":"/api/v1/services"}' >/dev/null
+check_counter "node1: history expired, kubelb_agent_relists_total $relists0 -> $((relists0 + 1))" \
+	node1 kubelb_agent_relists_total $((relists0 + 1))
+log "node1 after the expiry: watch restarts $(metric kubelb_agent_watch_restarts_total)"
+check_holders "the VIPs survive the relist ($V4 on node1)" 10 $V4 node1 "$LOCAL"
 metrics node2 metrics
 m1=$METRICS_BODY
 check_eq "node2: kubelb_agent_vips{mode=\"local\"} = the kernel's (1)" "$(kernel_count node2 local)" \
 	"$(metric 'kubelb_agent_vips{mode="local"}')"
 
 # --- the VIPs move: the new winner, and only it, writes -------------------------------------
-t_move=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-sleep 1
+t_move=$(audit_now)
+wait_for 2 second_over "$t_move"
 node_status node1 Ready False
 check_holders "node1 NotReady: $V4 moves to node2" 10 $V4 node2 "$LOCAL"
 check_holders "... and $D4" 10 $D4 node2 "$LOCAL"
@@ -180,13 +209,15 @@ check_eq "node1: kubelb_agent_vips{mode=\"local\"} 0" 0 "$(metric 'kubelb_agent_
 
 # --- --report=false ----------------------------------------------------------------------------------
 agent_stop node2 KILL
-t_restart=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-sleep 1
+t_restart=$(audit_now)
+wait_for 2 second_over "$t_restart"
 agent_start node2 --report=false
 N=$(ip_with_order 10.9.0. $((${D4##*.} + 1)) node2 node1)
 svc_add default/new "$N"
 check_holders "node2 (--report=false) holds $N" 20 $N node2 "$LOCAL"
 check_holders "... and $V4 (node1 still NotReady)" 10 $V4 node2 "$LOCAL"
+# a reporting agent writes right after taking a VIP: a second of silence
+# after the takeover is what is tested
 sleep 1
 check_eq "--report=false: no annotation on default/new" "" \
 	"$(svc_annotation default/new kubelb.io/announcing-IPv4)"

@@ -71,7 +71,7 @@ agent_start node1 --keep-on-exit
 check_holders "node1 restarted: $N added" 20 $N "node1 node2" "mode virtual"
 check_holders "... $G (its Service deleted meanwhile) withdrawn" 10 $G ""
 log "node1 converged $(elapsed "$t0") s after the restart"
-sleep 1
+mon_sync node1 node2 || fail "the monitors did not catch up"
 for ip in $A $A6 $R $OP; do
 	check_eq "node1's monitor: no event for $ip across the restart" "" "$(mon_lines node1 $ip)"
 done
@@ -91,6 +91,7 @@ mon_mark node1
 mon_mark node2
 ip -n "$NS_NODE1" route add unreachable $API_ADDR/32
 agent_start node1 --keep-on-exit
+# what is tested: nothing is withdrawn while the API server stays away
 sleep 2.5
 check "node1's agent waits for the API server (still running)" agent_running node1
 check "... and has not synced" eval '! agent_synced node1'
@@ -102,7 +103,7 @@ if wait_for 20 agent_synced node1; then
 else
 	fail "node1's agent did not sync within 20 s of the API server becoming reachable"
 fi
-sleep 1
+mon_sync node1 node2 || fail "the monitors did not catch up"
 check_eq "no event on node1 for $A $A6 $R $N $OP" "" \
 	"$(for ip in $A $A6 $R $N $OP; do mon_lines node1 $ip; done)"
 check_eq "no event on node2 for $A $A6 $R $N" "" \

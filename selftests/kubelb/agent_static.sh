@@ -83,7 +83,9 @@ check_holders "symlink swapped to a file with web2: $R2 added, no signal" 10 $R2
 # the target edited: invisible to the watch on cfg/; SIGHUP
 n=$(loads)
 list "$(svc web "$L,$R")" >"$TMPD/data/v2.json"
+# a second in which the edit alone changes nothing is what is tested
 sleep 1
+check_eq "target edited, no signal: not reloaded" "$n" "$(loads)"
 kill -HUP "${AGENT_PID[node1]}"
 check_holders "target edited (web2 removed), SIGHUP: $R2 withdrawn" 10 $R2 ""
 check "... one more 'services file loaded'" eval "[ \$(loads) -gt $n ]"

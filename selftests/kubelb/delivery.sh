@@ -117,6 +117,9 @@ check "ping works again" ping4 "$PEER" $V4
 check "delete the IPv6 aggregate by hand" ip -n "$LB" -6 route del 2001:db8:100::/64 dev kube-lb0 proto 95
 check_match "a missing aggregate is flagged too" "^$V6/64 .*fib-missing\$" "$(klb "$LB" vip show $V6 2>&1)"
 check "replace repairs the aggregate" klb "$LB" vip replace $V6/64
+check_match "the IPv6 aggregate route is back after replace" '^2001:db8:100::/64 dev kube-lb0 ' \
+	"$(ip -n "$LB" -6 route show table main proto 95)"
+check_not_contains "no fib-missing after the aggregate's repair" "fib-missing" "$(klb "$LB" vip show $V6 2>&1)"
 
 # --- del: no longer delivered --------------------------------------------------------
 check "vip del $V4" klb "$LB" vip del $V4

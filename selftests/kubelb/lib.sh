@@ -21,11 +21,21 @@
 #   check_klb_fails DESC ERE NS ARGS... kubelbctl must fail the documented way
 #   check_py DESC ARGS... <<'EOF'       python3 script with asserts
 #   wait_for SECONDS CMD...            poll until CMD succeeds
+#   vip_mon_start NAME NS              `kubelbctl monitor` in NS, subscribed
+#   vip_mon_mark NAME; announce_done NAME ADDR...   each ADDR's announcement
+#                                      burst ended since the mark (its kernel
+#                                      event: no polling that loads the VM)
 #   on_exit CMD...     run CMD (a string, eval'ed) in the EXIT trap
 #   bg_start VAR CMD...                background job killed by the trap
 #   capture_start VAR NS DEV [FILTER]  tcpdump into $TMPD/VAR.pcap, until
 #   capture_stop VAR; capture_read VAR [ARGS] prints it (-n -e -tt)
 #   now / elapsed START                wall-clock timing (seconds, 3 decimals)
+#   klb_batch NS LINE...               kubelbctl -b with these lines
+#   announce_times VIP MAC PKTS [SINCE] timestamps of VIP's announcements by
+#                      MAC in tcpdump text PKTS (capture_read CAP -v)
+#   gaps_ms TIMESTAMP...               the gaps between them, in ms
+#   client_lladdr IP / lladdr_is IP MAC    the client's neighbour entry
+#   module_restore_on_exit             reload kubelb.ko as it was, on exit
 # Every test ends with `exit_test`. Diagnostics are printed as "# ..." lines.
 #
 # The EXIT trap also fails the test if the kernel log gained an oops, a
@@ -46,6 +56,8 @@ if [ -z "${KUBELB_KO:-}" ]; then
 fi
 PYTHON=${PYTHON:-/usr/bin/python3}
 GENL_RAW=$KLB_ROOT/tools/genl-raw.py
+# KLOG_REPORTS: what a kernel log must not gain while a test runs
+source "$KLB_ROOT/tools/kernel-log.sh"
 TEST_NAME=$(basename "$0" .sh)
 RET=$KSFT_PASS
 
@@ -74,6 +86,77 @@ now() { _usec; }
 elapsed() {
 	local d=$(($(_usec) - $1))
 	printf '%d.%03d' $((d / 1000000)) $((d % 1000000 / 1000))
+}
+
+# usec TIMESTAMP: a tcpdump or $EPOCHREALTIME timestamp in microseconds
+usec() { local t=${1/./}; echo $((10#$t)); }
+
+# --- kubelbctl, announcements, the client's neighbours --------------------------
+
+# klb_batch NS LINE...: kubelbctl -b with these lines
+klb_batch() {
+	local ns=$1
+	shift
+	printf '%s\n' "$@" | klb "$ns" -b -
+}
+
+# announce_times VIP MAC PKTS [SINCE]: the timestamps (space separated) of
+# the announcements of VIP sent by MAC, at or after $EPOCHREALTIME SINCE:
+# gratuitous ARPs (a request, sender = target = VIP, broadcast) or
+# unsolicited NAs (to ff02::1, override, MAC as target link-layer address)
+announce_times() {
+	local vip=$1 mac=$2 since=${4:-0} line re out=''
+	if [[ $vip == *:* ]]; then
+		re="^([0-9]+\.[0-9]+) $mac > 33:33:00:00:00:01, .*> ff02::1: .*neighbor advertisement, length [0-9]+, tgt is $vip, Flags \[override\].*destination link-address option \(2\), length 8 \(1\): $mac"
+	else
+		re="^([0-9]+\.[0-9]+) $mac > ff:ff:ff:ff:ff:ff, ethertype ARP .*Request who-has ${vip//./\\.}( \([0-9a-f:]+\))? tell ${vip//./\\.},"
+	fi
+	since=$(usec "$since")
+	while IFS= read -r line; do
+		[[ $line =~ $re ]] && [ "$(usec "${BASH_REMATCH[1]}")" -ge "$since" ] &&
+			out+="${out:+ }${BASH_REMATCH[1]}"
+	done <<<"$3"
+	echo "$out"
+}
+
+# gaps_ms TIMESTAMP...: the gaps between consecutive timestamps, in ms
+gaps_ms() {
+	local prev='' t out=''
+	for t in "$@"; do
+		t=$(usec "$t")
+		[ -n "$prev" ] && out+="${out:+ }$(((t - prev) / 1000))"
+		prev=$t
+	done
+	echo "$out"
+}
+
+# client_lladdr IP: the MAC of the client's neighbour entry for IP (on its
+# eth0, lan_setup's client)
+client_lladdr() {
+	local out
+	out=$(ip -n "$NS_CLIENT" neigh show "$1" dev eth0)
+	[[ $out =~ lladdr\ ([0-9a-f:]+) ]] && echo "${BASH_REMATCH[1]}"
+}
+lladdr_is() { [ "$(client_lladdr "$1")" = "$2" ]; }
+
+# module_restore_on_exit: for a test that unloads or reloads kubelb: on
+# exit, load it again with the ifname and max_vips it has now, as the tests
+# that follow expect it.
+module_restore_on_exit() {
+	local p=/sys/module/kubelb/parameters
+	_KLB_IFNAME0=$(cat $p/ifname)
+	_KLB_MAX0=$(cat $p/max_vips)
+	on_exit _klb_module_restore
+}
+_klb_module_restore() {
+	local p=/sys/module/kubelb/parameters
+	if [ ! -d /sys/module/kubelb ] ||
+	   [ "$(cat $p/ifname 2>/dev/null)" != "$_KLB_IFNAME0" ]; then
+		rmmod kubelb 2>/dev/null
+		insmod "$KUBELB_KO" ifname="$_KLB_IFNAME0" max_vips="$_KLB_MAX0" ||
+			log "FAIL: could not reload $KUBELB_KO"
+	fi
+	echo "$_KLB_MAX0" >$p/max_vips 2>/dev/null
 }
 
 # --- prerequisites -----------------------------------------------------------
@@ -310,6 +393,46 @@ genl() {
 	return 2
 }
 
+# vip_mon_start NAME NS: `kubelbctl monitor` in NS into $TMPD/NAME.mon, in
+# the background; returns once it is subscribed (a probe VIP was seen)
+declare -A _VIP_MON_MARK=()
+vip_mon_start() {
+	local name=$1 ns=$2 f=$TMPD/$1.mon pid
+	: >"$f"
+	bg_start pid nsexec "$ns" "$KUBELBCTL" monitor >>"$f" 2>&1
+	if ! wait_for 20 _vip_mon_probe "$ns" "$f"; then
+		fail "kubelbctl monitor in $ns shows nothing"
+		return 1
+	fi
+	klb "$ns" vip del 198.18.255.1 >/dev/null 2>&1
+	wait_for 5 _file_has "$f" "del 198.18.255.1/"
+	vip_mon_mark "$name"
+}
+_vip_mon_probe() {
+	klb "$1" vip del 198.18.255.1 >/dev/null 2>&1
+	klb "$1" vip add 198.18.255.1 >/dev/null 2>&1
+	_file_has "$2" "add 198.18.255.1/"
+}
+
+# vip_mon_mark NAME: announce_done looks only at events after this
+vip_mon_mark() { _VIP_MON_MARK[$1]=$(wc -l <"$TMPD/$1.mon"); }
+
+# announce_done NAME ADDR...: since the mark, the kernel said of each ADDR
+# that its announcement burst is over (the last packet has been sent)
+announce_done() {
+	local f=$TMPD/$1.mon skip=${_VIP_MON_MARK[$1]:-0} a l n
+	shift
+	for a in "$@"; do
+		n=0
+		while IFS= read -r l; do
+			n=$((n + 1))
+			[ $n -le "$skip" ] && continue
+			[[ $l == "announce $a/"*" announce idle" ]] && continue 2
+		done <"$f"
+		return 1
+	done
+}
+
 # link_gone NS DEV: DEV does not exist (any more) in NS
 link_gone() { ! ip -n "$1" link show "$2" >/dev/null 2>&1; }
 
@@ -404,7 +527,8 @@ check_fails_with() {
 }
 
 # check_klb_fails DESC MSG NS ARGS...: kubelbctl ARGS in NS must exit 1 with
-# exactly one line on stderr, "kubelbctl: ...", containing MSG (an ERE).
+# exactly one line on stderr, "kubelbctl: ...", containing MSG (an ERE,
+# matched against the line without its newline: ^ and $ anchor to it).
 check_klb_fails() {
 	local desc=$1 msg=$2 ns=$3 rc err= nl
 	shift 3
@@ -414,7 +538,7 @@ check_klb_fails() {
 	nl=${err//[!$'\n']/}
 	if [ $rc -eq 0 ]; then
 		fail "$desc: 'kubelbctl $*' succeeded, expected \"$msg\""
-	elif ! [[ $err =~ $msg ]]; then
+	elif ! [[ ${err%$'\n'} =~ $msg ]]; then
 		fail "$desc: 'kubelbctl $*' exit $rc, stderr does not match /$msg/"
 		log_file "$TMPD/cf.err"
 	elif [ $rc -ne 1 ] || [ ${#nl} -ne 1 ] || [[ $err != "kubelbctl: "* ]]; then
@@ -520,9 +644,8 @@ _file_has() {
 
 _klb_dmesg_check() {
 	local out
-	out=$(dmesg 2>/dev/null | sed -n "\|$_KLB_MARK|,\$p" | grep -E \
-		'BUG:|WARNING:|Oops|general protection|KASAN|UBSAN|kmemleak|possible circular|suspicious RCU|inconsistent lock|unregister_netdevice: waiting|Call Trace' |
-		head -n 20)
+	out=$(dmesg 2>/dev/null | sed -n "\|$_KLB_MARK|,\$p" |
+		grep -E "$KLOG_REPORTS" | head -n 20)
 	[ -z "$out" ] && return 0
 	log "FAIL: kernel log gained errors during $TEST_NAME:"
 	printf '%s\n' "$out" | log_file

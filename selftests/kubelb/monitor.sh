@@ -40,8 +40,7 @@ klb "$NS" vip add 10.255.1.1 >/dev/null    # end-of-probe marker
 wait_for 5 grep -q 10.255.1.1 "$TMPD/mon.txt"
 klb "$NS" vip del 10.255.1.1 >/dev/null
 wait_for 5 grep -q "^del 10.255.1.1" "$TMPD/mon.txt"
-wait_for 5 grep -q '"10.255.1.1".*' "$TMPD/mon.json"
-sleep 0.3
+wait_for 5 grep -qE '"event": *"del".*"10\.255\.1\.1"|"10\.255\.1\.1".*"event": *"del"' "$TMPD/mon.json"
 start_txt=$(wc -l <"$TMPD/mon.txt")
 start_json=$(wc -l <"$TMPD/mon.json")
 

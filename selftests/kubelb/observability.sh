@@ -178,10 +178,20 @@ check_klb_fails "vip announce of a virtual VIP" "virtual" "$NS_NODE1" vip announ
 check_klb_fails "vip announce of an unknown VIP" "no such VIP" "$NS_NODE1" vip announce 10.9.0.222
 
 # --- what tcpdump saw on the client ----------------------------------------------------------
-sleep 0.5
+# garps_seen: how many gratuitous ARPs for L4 from node1 $TMPD/c0.txt holds
+garps_seen() {
+	grep -cE "^[0-9:.]+ $MAC_NODE1 > ff:ff:ff:ff:ff:ff, ethertype ARP .*Request who-has ${L4//./\\.}( \([^)]*\))? tell ${L4//./\\.}," "$TMPD/c0.txt"
+}
+# every announcement the counters report has reached the capture
+all_captured() {
+	capture_read TD -v >"$TMPD/c0.txt"
+	[ "$(garps_seen)" -ge $((2 * COUNT)) ] &&
+		[ "$(grep -cE "neighbor advertisement.* tgt is $L6, Flags \[override\]" "$TMPD/c0.txt")" -ge $((2 * COUNT)) ]
+}
+wait_for 10 all_captured
 capture_stop TD
 capture_read TD -v >"$TMPD/c0.txt"
-garps=$(grep -cE "^[0-9:.]+ $MAC_NODE1 > ff:ff:ff:ff:ff:ff, ethertype ARP .*Request who-has ${L4//./\\.}( \([^)]*\))? tell ${L4//./\\.}," "$TMPD/c0.txt")
+garps=$(garps_seen)
 check_eq "client saw $((2 * COUNT)) gratuitous ARPs for $L4 from node1 (add + vip announce)" \
 	"$((2 * COUNT))" "$garps"
 nas=$(grep -E "^[0-9:.]+ $MAC_NODE1 > 33:33:00:00:00:01, .* > ff02::1: .*neighbor advertisement.* tgt is $L6, Flags \[override\]" "$TMPD/c0.txt" | grep -c .)

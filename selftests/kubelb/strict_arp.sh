@@ -219,7 +219,12 @@ check_eq "client's entry: PROBE, then REACHABLE, with node1's MAC" \
 	"$(mon_seq)"
 kill "$MON"
 
-sleep 0.2
+# probe_answered: the capture has the NUD probe's answer (the last packet)
+probe_answered() {
+	_has_line "^[0-9.]+ $MAC_NODE1 > $MAC_CLIENT, ethertype ARP.*Reply $VIPRE is-at $MAC_NODE1," \
+		"$(capture_read CAP | sed -n "/ $MAC_CLIENT > $MAC_NODE1, ethertype ARP.*Request who-has $VIPRE tell /,\$p")"
+}
+wait_for 10 probe_answered
 capture_stop CAP
 pkts=$(capture_read CAP)
 # the kernel's probe (arping's unicast requests name the target MAC)

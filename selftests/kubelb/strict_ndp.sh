@@ -108,16 +108,12 @@ ip -n "$NS_CLIENT" neigh flush dev eth0
 bg_start MON ip -n "$NS_CLIENT" monitor neigh >>"$TMPD/mon.out"
 capture_start CAP "$NS_CLIENT" eth0 icmp6
 capture_start CAP1 "$NS_CLIENT" eth1 icmp6
+vip_mon_start MON1 "$NS_NODE1"
 check "node1: vip replace $VIP mode local link eth0" \
 	klb "$NS_NODE1" vip replace $VIP mode local link eth0
-t_local=$(now)
 # ndisc6 counts node1's unsolicited NAs too, even those arriving on another
-# interface: wait for the end of the announcement burst (garp_count x
-# garp_interval_ms) first
-read -r n </sys/module/kubelb/parameters/garp_count
-read -r ms </sys/module/kubelb/parameters/garp_interval_ms
-rest=$(((n - 1) * ms * 1000 + 300000 - ($(now) - t_local)))
-[ $rest -gt 0 ] && sleep "$((rest / 1000000)).$(printf %06d $((rest % 1000000)))"
+# interface: wait for the end of the announcement burst first
+wait_for 20 announce_done MON1 $VIP || fail "node1's announcement burst for $VIP did not end"
 for i in 1 2; do
 	check_nd "local on node1: exactly one advertisement, node1's MAC (solicitation $i)" \
 		"recv=1 from: $MAC_NODE1*1" "$NS_CLIENT" -r 1 -w 800 $VIP eth0
@@ -155,7 +151,12 @@ check_eq "client's entry: PROBE, then REACHABLE, with node1's MAC" \
 	"$(mon_seq)"
 kill "$MON"
 
-sleep 0.2
+# probe_answered: the capture has the NUD probe's answer (the last packet)
+probe_answered() {
+	_has_line "^[0-9.]+ $MAC_NODE1 > $MAC_CLIENT, .*neighbor advertisement, .*tgt is $VIP, Flags \[solicited" \
+		"$(capture_read CAP -v | sed -n "/ $MAC_CLIENT > $MAC_NODE1, .*neighbor solicitation, length [0-9]*, who has $VIP/,\$p")"
+}
+wait_for 10 probe_answered
 capture_stop CAP
 capture_stop CAP1
 check_eq "no NA for the VIP on the second segment at all (answer or announcement)" "" \

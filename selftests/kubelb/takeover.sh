@@ -16,7 +16,6 @@ require_cmd tcpdump ping
 
 V4=10.9.0.100
 V6=fd00:9::100
-V4RE=${V4//./\\.}
 P=/sys/module/kubelb/parameters
 
 # module parameters: set for this test, restored on exit
@@ -34,40 +33,6 @@ echo 200 >$P/garp_interval_ms
 
 lan_setup
 
-# klb_batch NS LINE...: kubelbctl -b with these lines
-klb_batch() {
-	local ns=$1
-	shift
-	printf '%s\n' "$@" | klb "$ns" -b -
-}
-
-# announcements KIND MAC CAPTURE-TEXT: the timestamps (one line, space
-# separated) of the gratuitous ARPs for V4 (KIND garp) or unsolicited NAs
-# for V6 (KIND una) sent by MAC
-announcements() {
-	local kind=$1 mac=$2 line re out=''
-	if [ "$kind" = garp ]; then
-		re="^([0-9]+\.[0-9]+) $mac > ff:ff:ff:ff:ff:ff, ethertype ARP .*Request who-has $V4RE( \([0-9a-f:]+\))? tell $V4RE,"
-	else
-		re="^([0-9]+\.[0-9]+) $mac > 33:33:00:00:00:01, .*> ff02::1: .*neighbor advertisement, length [0-9]+, tgt is $V6, Flags \[override\].*destination link-address option \(2\), length 8 \(1\): $mac"
-	fi
-	while IFS= read -r line; do
-		[[ $line =~ $re ]] && out+="${out:+ }${BASH_REMATCH[1]}"
-	done <<<"$3"
-	echo "$out"
-}
-
-# gaps_ms TIMESTAMP...: the gaps between consecutive timestamps, in ms
-gaps_ms() {
-	local prev='' t out=''
-	for t in "$@"; do
-		t=${t/./}
-		[ -n "$prev" ] && out+="${out:+ }$(((10#$t - 10#$prev) / 1000))"
-		prev=$t
-	done
-	echo "$out"
-}
-
 # client_lladdr ADDR: the MAC of the client's neighbour entry for ADDR
 client_lladdr() {
 	local out
@@ -77,9 +42,11 @@ client_lladdr() {
 lladdr_is() { [ "$(client_lladdr "$1")" = "$2" ]; }
 
 # === node1 owns both VIPs; the client learns them ==============================
+vip_mon_start MON1 "$NS_NODE1"
+vip_mon_start MON2 "$NS_NODE2"
 check "node1: vip add $V4 and $V6 mode local link eth0" klb_batch "$NS_NODE1" \
 	"vip add $V4 mode local link eth0" "vip add $V6 mode local link eth0"
-sleep 1 # node1's own burst: 4 x 200 ms
+wait_for 10 announce_done MON1 $V4 $V6 || fail "node1's announcement bursts did not end"
 check "client reaches $V4 (node1)" nsexec "$NS_CLIENT" ping -c 1 -W 2 $V4
 check "client reaches $V6 (node1)" nsexec "$NS_CLIENT" ping -6 -c 1 -W 2 $V6
 check_eq "the client has $V4 at node1's MAC" "$MAC_NODE1" "$(client_lladdr $V4)"
@@ -93,8 +60,8 @@ t_start=$EPOCHREALTIME
 check "node2: vip add ... mode local link eth0 (both VIPs)" klb_batch "$NS_NODE2" \
 	"vip add $V4 mode local link eth0" "vip add $V6 mode local link eth0"
 t_added=$EPOCHREALTIME
-# the burst takes 3 x 200 ms; the client must not send anything meanwhile
-sleep 1.5
+# the client must not send anything during the burst
+wait_for 10 announce_done MON2 $V4 $V6 || fail "node2's announcement bursts did not end"
 wait_for 3 lladdr_is $V4 "$MAC_NODE2"
 wait_for 3 lladdr_is $V6 "$MAC_NODE2"
 capture_stop CAP
@@ -107,9 +74,9 @@ check_eq "the client sent no ARP request (the GARPs alone switched it)" "" \
 check_eq "the client sent no neighbor solicitation" "" \
 	"$(while IFS= read -r l; do [[ $l =~ ^[0-9.]+\ $MAC_CLIENT\ \>.*neighbor\ solicitation ]] && echo "$l"; done <<<"$pkts")"
 
-for kind in garp una; do
-	if [ $kind = garp ]; then what="gratuitous ARPs for $V4"; else what="unsolicited NAs (override) for $V6"; fi
-	read -r -a ts <<<"$(announcements $kind "$MAC_NODE2" "$pkts")"
+for vip in $V4 $V6; do
+	if [ $vip = $V4 ]; then what="gratuitous ARPs for $V4"; else what="unsolicited NAs (override) for $V6"; fi
+	read -r -a ts <<<"$(announce_times $vip "$MAC_NODE2" "$pkts")"
 	check_eq "node2 sent exactly garp_count=4 $what" 4 "${#ts[@]}"
 	gaps=$(gaps_ms "${ts[@]}")
 	ok=1
@@ -128,7 +95,7 @@ for kind in garp una; do
 		fail "the first of the $what is late: ${ts[0]:-none}, kubelbctl started $t_start returned $t_added"
 	fi
 	check_eq "node1 sent none of the $what after going virtual" "" \
-		"$(announcements $kind "$MAC_NODE1" "$pkts")"
+		"$(announce_times $vip "$MAC_NODE1" "$pkts")"
 done
 if [ $RET != 0 ]; then
 	log "capture:"
@@ -146,16 +113,23 @@ check "node2: both VIPs virtual" klb_batch "$NS_NODE2" \
 capture_start CAP "$NS_CLIENT" eth0 arp or icmp6
 check "node2: both VIPs local again (a 20 x 200 ms burst)" klb_batch "$NS_NODE2" \
 	"vip replace $V4 mode local link eth0" "vip replace $V6 mode local link eth0"
-sleep 0.3
+# burst_seen: the client has seen the burst's first GARP and NA
+burst_seen() {
+	local p
+	p=$(capture_read CAP -v)
+	[ -n "$(announce_times $V4 "$MAC_NODE2" "$p")" ] && [ -n "$(announce_times $V6 "$MAC_NODE2" "$p")" ]
+}
+wait_for 10 burst_seen || fail "no announcement of the new burst reached the client"
 check "node2: both VIPs virtual during the burst" klb_batch "$NS_NODE2" \
 	"vip replace $V4 mode virtual" "vip replace $V6 mode virtual"
 t_virtual=$EPOCHREALTIME
-sleep 1.2 # 6 intervals
+# what is tested: nothing more is announced during 6 intervals
+sleep 1.2
 capture_stop CAP
 pkts=$(capture_read CAP -v)
-for kind in garp una; do
-	if [ $kind = garp ]; then what="gratuitous ARPs for $V4"; else what="unsolicited NAs for $V6"; fi
-	read -r -a ts <<<"$(announcements $kind "$MAC_NODE2" "$pkts")"
+for vip in $V4 $V6; do
+	if [ $vip = $V4 ]; then what="gratuitous ARPs for $V4"; else what="unsolicited NAs for $V6"; fi
+	read -r -a ts <<<"$(announce_times $vip "$MAC_NODE2" "$pkts")"
 	if [ ${#ts[@]} -ge 1 ] && [ ${#ts[@]} -lt 20 ]; then
 		pass "the burst of $what was cut short (${#ts[@]} of 20)"
 	else

@@ -68,7 +68,7 @@ echo 1 >$T/tracing_on
 
 # --- trace-cmd ---------------------------------------------------------------------
 if ! command -v trace-cmd >/dev/null; then
-	log "trace-cmd not installed: skipping its part"
+	fail "trace-cmd not installed (make deps installs it)"
 	exit_test
 fi
 ns_add_kubelb "$NS" kube-lb0

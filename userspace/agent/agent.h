@@ -188,6 +188,23 @@ int kapi_poll(struct kapi *k, struct curl_waitfd *extra, unsigned int n,
 	      int timeout_ms);
 const struct kapi_stats *kapi_stats(const struct kapi *k);
 
+/*
+ * A watch's retry backoff: 0.8 s doubling to 30 s, +-25% jitter, back to
+ * 0.8 s once 2 minutes passed without an error. Pure, so that tests drive
+ * it with their own clock and random numbers.
+ */
+struct kapi_backoff {
+	uint64_t base_ms;	/* of the next delay; 0 before any error */
+	uint64_t last_error_ms;
+};
+
+/* The delay (ms) before retrying after an error at now (ms). */
+uint64_t kapi_backoff_next(struct kapi_backoff *b, uint64_t now,
+			   uint64_t random_number);
+/* timeoutSeconds of a new watch, 300..599: watches started together end
+ * apart. */
+unsigned int kapi_watch_timeout_s(uint64_t random_number);
+
 /* --------------------------------------------------------------- kobj.c */
 struct ingress_ip {
 	uint16_t family;
@@ -490,6 +507,7 @@ struct agent_opts {
 	const char *namespace;		/* --namespace, SA file, kubelb-system */
 	const char *dev;		/* --dev, kube-lb0 */
 	int lease_duration_s;		/* --lease-duration, 4 */
+	int resync_interval_s;		/* --resync-interval, 60 */
 	const char *lb_class;		/* --lb-class */
 	struct aggr_rule aggr[AGENT_MAX_AGGR];	/* --aggregate CIDR=/LEN */
 	size_t n_aggr;

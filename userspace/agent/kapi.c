@@ -154,8 +154,7 @@ struct kapi_watch {
 	uint64_t last_byte_ms;
 
 	uint64_t start_at;	/* when no transfer runs: when to start */
-	uint64_t backoff_ms;
-	uint64_t last_error_ms;
+	struct kapi_backoff backoff;
 };
 
 struct kapi_req {
@@ -512,18 +511,32 @@ static void watch_log_failure(struct kapi_watch *w, const char *why,
 	     "path", w->path, "error", why, "retry_in", retry, NULL);
 }
 
+uint64_t kapi_backoff_next(struct kapi_backoff *b, uint64_t now,
+			   uint64_t random_number)
+{
+	uint64_t delay;
+
+	if (!b->base_ms || since(now, b->last_error_ms) >= BACKOFF_RESET_MS)
+		b->base_ms = BACKOFF_MIN_MS;
+	/* +-25% so that agents restarted together spread out */
+	delay = b->base_ms * 3 / 4 + random_number % (b->base_ms / 2 + 1);
+	b->base_ms = min_u64(b->base_ms * 2, BACKOFF_MAX_MS);
+	b->last_error_ms = now;
+	return delay;
+}
+
+unsigned int kapi_watch_timeout_s(uint64_t random_number)
+{
+	return WATCH_TIMEOUT_MIN_S +
+	       (unsigned int)(random_number % WATCH_TIMEOUT_SPAN_S);
+}
+
 /* An error: try again after the backoff. */
 static void watch_retry_later(struct kapi_watch *w, uint64_t now,
 			      const char *why)
 {
-	uint64_t delay;
+	uint64_t delay = kapi_backoff_next(&w->backoff, now, rnd(w->k));
 
-	if (!w->backoff_ms || since(now, w->last_error_ms) >= BACKOFF_RESET_MS)
-		w->backoff_ms = BACKOFF_MIN_MS;
-	/* +-25% so that agents restarted together spread out */
-	delay = w->backoff_ms * 3 / 4 + rnd(w->k) % (w->backoff_ms / 2 + 1);
-	w->backoff_ms = min_u64(w->backoff_ms * 2, BACKOFF_MAX_MS);
-	w->last_error_ms = now;
 	w->start_at = now + delay;
 	watch_log_failure(w, why, delay);
 }
@@ -880,10 +893,9 @@ static char *watch_url(struct kapi_watch *w, CURL *e)
 		if (!esc)
 			return NULL;
 		ret = asprintf(&url,
-			       "%s%s%swatch=1&resourceVersion=%s&allowWatchBookmarks=true&timeoutSeconds=%d",
+			       "%s%s%swatch=1&resourceVersion=%s&allowWatchBookmarks=true&timeoutSeconds=%u",
 			       w->k->base, w->path, sep, esc,
-			       WATCH_TIMEOUT_MIN_S +
-			       (int)(rnd(w->k) % WATCH_TIMEOUT_SPAN_S));
+			       kapi_watch_timeout_s(rnd(w->k)));
 		curl_free(esc);
 	}
 	return ret < 0 ? NULL : url;

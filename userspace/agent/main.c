@@ -26,11 +26,6 @@
 /* Failed kernel operations are retried after this long. */
 #define RETRY_MS		1000
 /*
- * The kernel table is re-read this often and anything of ours that an
- * operator or another program changed is put back.
- */
-#define RESYNC_MS		60000
-/*
  * The holder of a local VIP re-asserts its announcing annotations this
  * often: a peer that briefly thought it had won may have overwritten them
  * (the reporter writes only what differs, so this costs nothing when all
@@ -202,12 +197,21 @@ static void flush_kernel(struct agent *a, uint64_t now)
 	}
 }
 
+/*
+ * The kernel table is re-read every --resync-interval and anything of
+ * ours that an operator or another program changed is put back.
+ */
+static uint64_t resync_ms(const struct agent *a)
+{
+	return (uint64_t)a->o.resync_interval_s * 1000;
+}
+
 /* Compare everything the model holds with the kernel table again. */
 static void resync(struct agent *a, uint64_t now, bool reload)
 {
 	struct kubelb_err kerr = { 0 };
 
-	a->resync_at = now + RESYNC_MS;
+	a->resync_at = now + resync_ms(a);
 	if (reload && reconciler_load(a->rec, &kerr)) {
 		alog(LOG_WARN, "cannot read the kernel's VIPs", "error",
 		     kubelb_err_str(&kerr), NULL);
@@ -613,7 +617,7 @@ static void step(struct agent *a, uint64_t now)
 		flush_kernel(a, now);
 		model_each_held(a->model, announce_local, a);
 		a->applied_once = true;
-		a->resync_at = now + RESYNC_MS;
+		a->resync_at = now + resync_ms(a);
 		ms = model_stats(a->model);
 		snprintf(local, sizeof(local), "%zu", ms->held_local);
 		snprintf(virt, sizeof(virt), "%zu", ms->held_virtual);

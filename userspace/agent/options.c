@@ -18,7 +18,8 @@ void agent_usage(FILE *f)
 {
 	fputs("Usage: kubelb-agent [--kubeconfig FILE | --services FILE] [--node NAME]\n"
 	      "         [--namespace NS] [--dev DEV] [--lease-duration SECONDS]\n"
-	      "         [--lb-class CLASS] [--aggregate CIDR=/LEN]... [--keep-on-exit]\n"
+	      "         [--resync-interval SECONDS] [--lb-class CLASS]\n"
+	      "         [--aggregate CIDR=/LEN]... [--keep-on-exit]\n"
 	      "         [--report=false] [--metrics-addr ADDR:PORT]\n"
 	      "         [--log-format logfmt|json] [-v]\n"
 	      "Without --kubeconfig, --services or $KUBECONFIG the in-cluster service\n"
@@ -104,6 +105,7 @@ enum {
 	OPT_NAMESPACE,
 	OPT_DEV,
 	OPT_LEASE,
+	OPT_RESYNC,
 	OPT_CLASS,
 	OPT_AGGREGATE,
 	OPT_KEEP,
@@ -120,6 +122,7 @@ static const struct option long_opts[] = {
 	{ "namespace", required_argument, NULL, OPT_NAMESPACE },
 	{ "dev", required_argument, NULL, OPT_DEV },
 	{ "lease-duration", required_argument, NULL, OPT_LEASE },
+	{ "resync-interval", required_argument, NULL, OPT_RESYNC },
 	{ "lb-class", required_argument, NULL, OPT_CLASS },
 	{ "aggregate", required_argument, NULL, OPT_AGGREGATE },
 	{ "keep-on-exit", no_argument, NULL, OPT_KEEP },
@@ -143,16 +146,32 @@ static int check_name(const char *opt, const char *v, size_t max,
 	return 0;
 }
 
+/* Whole seconds in min..max, for the duration flags. */
+static int parse_seconds(const char *opt, const char *v, long min, long max,
+			 int *out, char *err, size_t errlen)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || *end || end == v || n < min || n > max)
+		return agent_err(err, errlen,
+			    "%s %s: expected whole seconds, %ld..%ld",
+			    opt, v, min, max);
+	*out = (int)n;
+	return 0;
+}
+
 int agent_opts_parse(int argc, char **argv, struct agent_opts *o,
 		     char *err, size_t errlen)
 {
 	char path[512];
-	char *end;
-	long v;
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->lease_duration_s = 4;
+	o->resync_interval_s = 60;
 	o->report = true;
 	o->log_format = LOG_LOGFMT;
 	optind = 0;	/* reset getopt, also between unit tests */
@@ -184,13 +203,14 @@ int agent_opts_parse(int argc, char **argv, struct agent_opts *o,
 			o->dev = optarg;
 			break;
 		case OPT_LEASE:
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || v < 1 || v > 3600)
-				return agent_err(err, errlen,
-					    "--lease-duration %s: expected whole seconds, 1..3600",
-					    optarg);
-			o->lease_duration_s = (int)v;
+			if (parse_seconds("--lease-duration", optarg, 1, 3600,
+					  &o->lease_duration_s, err, errlen))
+				return -1;
+			break;
+		case OPT_RESYNC:
+			if (parse_seconds("--resync-interval", optarg, 1, 86400,
+					  &o->resync_interval_s, err, errlen))
+				return -1;
 			break;
 		case OPT_CLASS:
 			if (check_name("--lb-class", optarg, 256, err, errlen))

@@ -26,5 +26,6 @@ void test_log(void);
 void test_report(void);
 void test_options(void);
 void test_reconcile(void);
+void test_backoff(void);
 
 #endif

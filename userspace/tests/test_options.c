@@ -30,6 +30,8 @@ static void test_defaults(void)
 	ok(parse(1, argv, &o, err) == 0, "no arguments parse (%s)", err);
 	ok(!strcmp(o.dev, "kube-lb0"), "--dev defaults to kube-lb0");
 	ok(o.lease_duration_s == 4, "--lease-duration defaults to 4 s");
+	ok(o.resync_interval_s == 60,
+	   "--resync-interval defaults to 60 s (the kernel compared every minute)");
 	ok(!strcmp(o.namespace, "kubelb-system"),
 	   "--namespace defaults to kubelb-system without a service account");
 	ok(!strcmp(o.node, host), "--node defaults to the hostname");
@@ -77,14 +79,15 @@ static void test_all_options(void)
 
 	ok(PARSE(&o, err, "--kubeconfig", "/k", "--node", "n1",
 		 "--namespace", "ns", "--dev", "kube-ipvs0",
-		 "--lease-duration", "9", "--lb-class", "kubelb.io/lb",
+		 "--lease-duration", "9", "--resync-interval", "3",
+		 "--lb-class", "kubelb.io/lb",
 		 "--aggregate", "192.0.2.0/24=/26",
 		 "--aggregate", "2001:db8::/48=/64", "--keep-on-exit",
 		 "--report=false", "--metrics-addr", "[::1]:9100",
 		 "--log-format", "json", "-v", "-v") == 0,
 	   "every option together parses (%s)", err);
 	ok(!strcmp(o.kubeconfig, "/k") && !strcmp(o.dev, "kube-ipvs0") &&
-	   o.lease_duration_s == 9 && !strcmp(o.lb_class, "kubelb.io/lb") &&
+	   o.lease_duration_s == 9 && o.resync_interval_s == 3 && !strcmp(o.lb_class, "kubelb.io/lb") &&
 	   o.keep_on_exit && !o.report && !strcmp(o.metrics_addr, "[::1]:9100") &&
 	   o.log_format == LOG_JSON && o.verbosity == 2,
 	   "every option lands in its field");
@@ -112,6 +115,15 @@ static void test_errors(void)
 	ok(PARSE(&o, err, "--lease-duration", "4s") &&
 	   strstr(err, "whole seconds"), "lease duration with a unit refused: %s",
 	   err);
+	ok(PARSE(&o, err, "--resync-interval", "0") &&
+	   strstr(err, "--resync-interval 0") && strstr(err, "1..86400"),
+	   "resync interval 0 refused: %s", err);
+	ok(PARSE(&o, err, "--resync-interval", "86401") &&
+	   strstr(err, "1..86400"), "resync interval over a day refused: %s",
+	   err);
+	ok(PARSE(&o, err, "--resync-interval", "1m") &&
+	   strstr(err, "whole seconds"),
+	   "resync interval with a unit refused: %s", err);
 	ok(PARSE(&o, err, "--aggregate", "192.0.2.0/24") &&
 	   strstr(err, "CIDR=/LEN"), "aggregate without =/LEN refused: %s", err);
 	ok(PARSE(&o, err, "--aggregate", "192.0.2.0/24=/33") &&

@@ -51,6 +51,7 @@ int main(void)
 	test_report();
 	test_options();
 	test_reconcile();
+	test_backoff();
 	printf("1..%d\n", tap_count);
 	printf("# %d passed, %d failed\n", tap_count - tap_failed, tap_failed);
 	return tap_failed ? 1 : 0;
